@@ -1,0 +1,78 @@
+"""Runtime configuration of the archive: settings defaults, then ``ARCHIVE_*`` env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from settings import base
+from settings.env import overrides_from_env
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database_url: str
+    hashids_salt: str
+    allow_private: bool = False
+    obey_robots: bool = True
+    operator: str = base.ARCHIVE_OPERATOR
+    contact_url: str = base.ARCHIVE_CONTACT_URL
+    warc_prefix: str = base.ARCHIVE_WARC_PREFIX
+    warc_max_size: int = base.ARCHIVE_WARC_MAX_SIZE
+    max_body_size: int = base.ARCHIVE_MAX_BODY_SIZE
+    download_delay: float = base.ARCHIVE_DOWNLOAD_DELAY
+    concurrency_per_host: int = base.ARCHIVE_CONCURRENCY_PER_HOST
+    timeout: float = base.ARCHIVE_TIMEOUT
+    refresh_days: float = base.ARCHIVE_REFRESH_DAYS
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.home / "warcs"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    def with_(self, **changes: Any) -> Config:
+        return replace(self, **changes)
+
+
+_FIELDS = {
+    "ARCHIVE_HOME": "home",
+    "ARCHIVE_DATABASE_URL": "database_url",
+    "ARCHIVE_HASHIDS_SALT": "hashids_salt",
+    "ARCHIVE_ALLOW_PRIVATE": "allow_private",
+    "ARCHIVE_OBEY_ROBOTS": "obey_robots",
+    "ARCHIVE_OPERATOR": "operator",
+    "ARCHIVE_CONTACT_URL": "contact_url",
+    "ARCHIVE_WARC_PREFIX": "warc_prefix",
+    "ARCHIVE_WARC_MAX_SIZE": "warc_max_size",
+    "ARCHIVE_MAX_BODY_SIZE": "max_body_size",
+    "ARCHIVE_DOWNLOAD_DELAY": "download_delay",
+    "ARCHIVE_CONCURRENCY_PER_HOST": "concurrency_per_host",
+    "ARCHIVE_TIMEOUT": "timeout",
+    "ARCHIVE_REFRESH_DAYS": "refresh_days",
+}
+
+
+def load_config(settings: Any = None, **overrides: Any) -> Config:
+    """Build the config from defaults, the environment, a Scrapy ``Settings`` and overrides.
+
+    Later sources win: ``settings/base.py`` < ``ARCHIVE_*`` env < ``settings`` < ``overrides``.
+    """
+    values: dict[str, Any] = {name: getattr(base, name) for name in _FIELDS}
+    values.update(overrides_from_env())
+    if settings is not None:
+        for name in _FIELDS:
+            if settings.get(name) not in (None, ""):
+                values[name] = settings.get(name)
+    kwargs = {attr: values[name] for name, attr in _FIELDS.items()}
+    kwargs.update(overrides)
+    home = Path(kwargs["home"]).expanduser().absolute()
+    kwargs["home"] = home
+    if not kwargs["database_url"]:
+        kwargs["database_url"] = f"sqlite:///{home / 'archive.sqlite3'}"
+    return Config(**kwargs)

@@ -1,0 +1,38 @@
+"""Defaults for the archive and the ``resources`` spider.
+
+Plain module constants, as Scrapy settings are: a deployment overrides them in
+its own settings module, a run with ``-s NAME=value``, a shell with ``ARCHIVE_*``
+environment variables (see ``settings/env.py``).
+"""
+
+from __future__ import annotations
+
+# --- the store ------------------------------------------------------------
+#: Folder holding all state: the SQLite store, warcs/, logs/.
+ARCHIVE_HOME = "./data"
+#: Any SQLAlchemy URL; empty means SQLite at $ARCHIVE_HOME/archive.sqlite3.
+ARCHIVE_DATABASE_URL = ""
+#: Salt of the hashids that make stable ids and capture ids. Changing it changes
+#: the ids given to *new* resources only; stored ids are never recomputed.
+ARCHIVE_HASHIDS_SALT = "cited-archive"
+
+# --- crawling manners -----------------------------------------------------
+ARCHIVE_OPERATOR = "cited-archive operator"
+ARCHIVE_CONTACT_URL = "https://example.org/archive-contact"
+ARCHIVE_OBEY_ROBOTS = True
+#: Loopback, private and link-local targets are refused unless this is on.
+ARCHIVE_ALLOW_PRIVATE = False
+ARCHIVE_DOWNLOAD_DELAY = 1.0
+ARCHIVE_CONCURRENCY_PER_HOST = 2
+ARCHIVE_TIMEOUT = 60.0
+#: Bodies above this are cut and archived with ``WARC-Truncated: length``.
+ARCHIVE_MAX_BODY_SIZE = 50 * 1024 * 1024
+
+# --- WARC files -----------------------------------------------------------
+ARCHIVE_WARC_PREFIX = "archive"
+#: A WARC file is closed and a new one started once it passes this size.
+ARCHIVE_WARC_MAX_SIZE = 1024 * 1024 * 1024
+
+# --- scheduling -----------------------------------------------------------
+#: Days until an alive resource is due again.
+ARCHIVE_REFRESH_DAYS = 30.0
