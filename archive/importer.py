@@ -1,0 +1,305 @@
+"""``archive import``: upsert resource lists into the store, one transaction a file.
+
+Rows are keyed on ``resource_id``. Re-importing is idempotent: ``cited_by``
+accumulates, unknown input fields are kept in ``meta``, stable ids once assigned
+never change (an input stable id replaces only a generated one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from archive import ids
+from archive.db import Store
+from archive.models import Resource
+from archive.sources import MalformedFile, Row, read_rows
+from archive.urls import BadURL, check_url, host_of, url_key
+
+_CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id"}
+_CHUNK = 500
+
+
+@dataclass
+class Rejected:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    path: str
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    error: str | None = None  # the whole file was refused
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.error:
+            return f"{self.error} (nothing imported)"
+        return (
+            f"{self.path}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected"
+        )
+
+
+@dataclass
+class Entry:
+    """One validated input row."""
+
+    line: int
+    resource_id: str
+    url: str
+    fields: dict[str, Any]  # title, type, tags, cited_by when given
+    stable_id: str | None
+    meta: dict[str, Any]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _string_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return [str(v) for v in value]
+    raise ValueError(f"{name} must be a list of strings")
+
+
+def validate(row: Row) -> Entry:
+    """Turn an input row into an Entry, or raise ValueError with the reason."""
+    data = row.data
+    if not isinstance(data, dict):
+        raise ValueError("entry is not a mapping")
+    url = check_url(data.get("url"))
+    given_id = data.get("id")
+    if given_id is not None and given_id != "":
+        rid = str(given_id)
+        if not ids.VALID_RESOURCE_ID.match(rid):
+            raise ValueError(f"id {rid[:80]!r} is not a valid id (letters, digits, '_.:-', ≤ 64)")
+    else:
+        rid = ids.resource_id_for(url)
+    stable_id = data.get("stable_id") or None
+    if stable_id is not None and not ids.VALID_STABLE_ID.match(str(stable_id)):
+        raise ValueError(f"stable_id {str(stable_id)[:80]!r} does not look like sid_…")
+    fields: dict[str, Any] = {}
+    for key in ("title", "type"):
+        if data.get(key) not in (None, ""):
+            fields[key] = str(data[key]).strip()
+    for key in ("tags", "cited_by"):
+        if key in data:
+            fields[key] = _string_list(data[key], key)
+    meta = {str(k): _jsonable(v) for k, v in data.items() if k not in _CORE}
+    return Entry(row.line, rid, url, fields, stable_id and str(stable_id), meta)
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class Importer:
+    def __init__(self, store: Store, now: dt.datetime | None = None) -> None:
+        self.store = store
+        self.salt = store.config.hashids_salt
+        self.now = now or dt.datetime.now(dt.UTC)
+
+    def import_file(self, path: Path) -> ImportReport:
+        report = ImportReport(str(path))
+        try:
+            rows = read_rows(path, report.warnings)
+        except MalformedFile as exc:
+            report.error = str(exc)
+            return report
+        entries = self._validate_all(rows, report)
+        with self.store.session() as session:
+            self._upsert(session, entries, report)
+        report.rejected.sort(key=lambda r: r.line)
+        return report
+
+    def _validate_all(self, rows: list[Row], report: ImportReport) -> list[Entry]:
+        by_id: dict[str, Entry] = {}
+        for row in rows:
+            try:
+                entry = validate(row)
+            except (ValueError, BadURL) as exc:
+                report.rejected.append(Rejected(row.line, str(exc)))
+                continue
+            first = by_id.get(entry.resource_id)
+            if first is None:
+                by_id[entry.resource_id] = entry
+            elif first.url != entry.url:
+                report.rejected.append(
+                    Rejected(
+                        entry.line,
+                        f"duplicate id {entry.resource_id} with a different URL (line {first.line} "
+                        f"has {first.url})",
+                    )
+                )
+            else:  # the same resource twice: merge, later values win, citations accumulate
+                merged = {**first.fields, **entry.fields}
+                merged["cited_by"] = _union(
+                    first.fields.get("cited_by"), entry.fields.get("cited_by")
+                )
+                first.fields, first.meta = merged, {**first.meta, **entry.meta}
+                first.stable_id = first.stable_id or entry.stable_id
+        return list(by_id.values())
+
+    def _upsert(self, session: Session, entries: list[Entry], report: ImportReport) -> None:
+        existing: dict[str, Resource] = {}
+        for chunk in _chunks([e.resource_id for e in entries]):
+            for res in session.scalars(select(Resource).where(Resource.resource_id.in_(chunk))):
+                existing[res.resource_id] = res
+        taken_sids = self._owners_of_stable_ids(session, entries)
+        new_numbers = self._numbers_for(
+            session, [e for e in entries if e.resource_id not in existing]
+        )
+        seen: list[str] = []
+        fresh: list[dict[str, Any]] = []
+        for entry in entries:
+            sid_owner = taken_sids.get(entry.stable_id) if entry.stable_id else None
+            if sid_owner is not None and sid_owner != entry.resource_id:
+                report.rejected.append(
+                    Rejected(
+                        entry.line, f"stable_id {entry.stable_id} already belongs to {sid_owner}"
+                    )
+                )
+                continue
+            res = existing.get(entry.resource_id)
+            if res is None:
+                fresh.append(self._new_resource(entry, new_numbers[entry.resource_id]))
+                report.new += 1
+            else:
+                seen.append(res.resource_id)
+                try:
+                    changed = self._update(res, entry)
+                except ValueError as exc:
+                    report.rejected.append(Rejected(entry.line, str(exc)))
+                    continue
+                if changed:
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+            if entry.stable_id:
+                taken_sids[entry.stable_id] = entry.resource_id
+        for chunk in _chunks(fresh):  # Core bulk insert: 6,000 rows in a fraction of a second
+            session.execute(insert(Resource), chunk)
+        for chunk in _chunks(seen):
+            session.execute(
+                update(Resource)
+                .where(Resource.resource_id.in_(chunk))
+                .values(last_seen_at=self.now)
+            )
+
+    def _owners_of_stable_ids(self, session: Session, entries: list[Entry]) -> dict[str, str]:
+        wanted = [e.stable_id for e in entries if e.stable_id]
+        owners: dict[str, str] = {}
+        for chunk in _chunks(wanted):
+            rows = session.execute(
+                select(Resource.stable_id, Resource.resource_id).where(
+                    Resource.stable_id.in_(chunk)
+                )
+            )
+            owners.update({sid: rid for sid, rid in rows})
+        return owners
+
+    def _numbers_for(self, session: Session, entries: list[Entry]) -> dict[str, int]:
+        """Numbers for new resources; a (rare) 48-bit collision takes the next free one."""
+        wanted = {e.resource_id: ids.resource_number(e.resource_id) for e in entries}
+        taken: set[int] = set()
+        for chunk in _chunks(list(wanted.values())):
+            taken.update(session.scalars(select(Resource.number).where(Resource.number.in_(chunk))))
+        out: dict[str, int] = {}
+        for rid, number in wanted.items():
+            while number in taken:
+                number += 1
+                if session.scalar(select(Resource.number).where(Resource.number == number)):
+                    taken.add(number)
+            taken.add(number)
+            out[rid] = number
+        return out
+
+    def _new_resource(self, entry: Entry, number: int) -> dict[str, Any]:
+        fields = entry.fields
+        return dict(
+            resource_id=entry.resource_id,
+            number=number,
+            stable_id=entry.stable_id or ids.stable_id_for(number, self.salt),
+            stable_id_source="input" if entry.stable_id else "generated",
+            url=entry.url,
+            url_key=_safe_key(entry.url),
+            host=host_of(entry.url),
+            title=fields.get("title"),
+            type=fields.get("type"),
+            tags=fields.get("tags", []),
+            cited_by=_union(None, fields.get("cited_by")),
+            meta=entry.meta,
+            link_state="unknown",
+            consecutive_failures=0,
+            first_seen_at=self.now,
+            last_seen_at=self.now,
+            next_due_at=self.now,
+        )
+
+    def _update(self, res: Resource, entry: Entry) -> bool:
+        """Apply an entry to a stored resource; True if anything changed."""
+        sid_differs = bool(entry.stable_id) and entry.stable_id != res.stable_id
+        if sid_differs and res.stable_id_source == "input":
+            raise ValueError(
+                f"stable_id {entry.stable_id} conflicts with {res.stable_id} already given "
+                f"for {res.resource_id}; stable ids never change"
+            )
+        changes: dict[str, Any] = {}
+        if entry.url != res.url:  # an edited URL keeps its ids
+            changes.update(url=entry.url, url_key=_safe_key(entry.url), host=host_of(entry.url))
+        for key in ("title", "type", "tags"):
+            if key in entry.fields and entry.fields[key] != getattr(res, key):
+                changes[key] = entry.fields[key]
+        cited = _union(res.cited_by, entry.fields.get("cited_by"))
+        if cited != (res.cited_by or []):
+            changes["cited_by"] = cited
+        meta = {**(res.meta or {}), **entry.meta}
+        if entry.stable_id and entry.stable_id != res.stable_id:
+            # The wiki's own stable id wins over ours; ours stays decodable as an alias.
+            meta["stable_id_aliases"] = [*meta.get("stable_id_aliases", []), res.stable_id]
+            changes.update(stable_id=entry.stable_id, stable_id_source="input")
+        if meta != (res.meta or {}):
+            changes["meta"] = meta
+        for key, value in changes.items():
+            setattr(res, key, value)
+        return bool(changes)
+
+
+def _union(old: list[str] | None, new: list[str] | None) -> list[str]:
+    out = list(old or [])
+    out.extend(v for v in (new or []) if v not in out)
+    return out
+
+
+def _safe_key(url: str) -> str:
+    try:
+        return url_key(url)
+    except ValueError:
+        return url
+
+
+def import_files(store: Store, paths: Iterable[Path]) -> list[ImportReport]:
+    importer = Importer(store)
+    return [importer.import_file(Path(p)) for p in paths]

@@ -1,0 +1,164 @@
+"""The store's tables (design.md §4). Column names follow the wiki's
+``citation_content`` table where they overlap, so its exports map one to one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class LinkState(StrEnum):
+    UNKNOWN = "unknown"
+    ALIVE = "alive"
+    REDIRECTED = "redirected"
+    PAYWALLED = "paywalled"
+    GONE = "gone"
+    DEAD = "dead"
+    BLOCKED = "blocked"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Resource(Base):
+    __tablename__ = "resources"
+
+    resource_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The number the generated stable id encodes; assigned once.
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    stable_id: Mapped[str] = mapped_column(String(80), unique=True)
+    #: "generated" or "input": an input stable id replaces a generated one, never another input one.
+    stable_id_source: Mapped[str] = mapped_column(String(16), default="generated")
+    url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(Text, index=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(32), index=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cited_by: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: Every other input field (authors, summary, key_points, fetch_status...), kept verbatim.
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    link_state: Mapped[str] = mapped_column(String(16), default=LinkState.UNKNOWN, index=True)
+    state_since: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    last_checked_at: Mapped[datetime | None]
+    last_ok_capture_id: Mapped[str | None] = mapped_column(String(64))
+    #: Seconds between refreshes for this resource alone (None: by type, then the default).
+    refresh_seconds: Mapped[int | None] = mapped_column(Integer)
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    captures: Mapped[list[Capture]] = relationship(
+        back_populates="resource", order_by="Capture.fetched_at", cascade="all, delete-orphan"
+    )
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Capture(Base):
+    __tablename__ = "captures"
+    __table_args__ = (Index("ix_captures_resource_time", "resource_id", "fetched_at"),)
+
+    capture_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.resource_id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    requested_url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    #: Each hop: {url, status, location, record_id, warc_file, offset, length}.
+    redirect_chain: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    fetched_at: Mapped[datetime]
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    payload_length: Mapped[int | None] = mapped_column(BigInteger)
+    payload_digest: Mapped[str | None] = mapped_column(String(80), index=True)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_revisit: Mapped[bool] = mapped_column(Boolean, default=False)
+    revisit_of: Mapped[str | None] = mapped_column(String(64))
+    warc_record_id: Mapped[str | None] = mapped_column(String(64))
+    warc_file: Mapped[str | None] = mapped_column(String(255))
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+    # The preview, named as in the wiki's citation_content table.
+    page_title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published_date: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    full_text: Mapped[str | None] = mapped_column(Text)
+    full_text_preview: Mapped[str | None] = mapped_column(Text)
+    content_length: Mapped[int | None] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(80))
+    fetch_method: Mapped[str | None] = mapped_column(String(32))
+    extractor: Mapped[str | None] = mapped_column(String(64))
+    text_changed: Mapped[bool | None] = mapped_column(Boolean)
+    change_size: Mapped[int | None] = mapped_column(Integer)
+
+    resource: Mapped[Resource] = relationship(back_populates="captures")
+
+
+class LinkEvent(Base):
+    """A change of a resource's link state, with the capture that caused it."""
+
+    __tablename__ = "link_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.resource_id"), index=True)
+    at: Mapped[datetime]
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    capture_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)

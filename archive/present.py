@@ -1,0 +1,101 @@
+"""How resources and previews are shown, the wiki's way (design.md §6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from archive.models import Capture, Resource
+
+PREVIEW_CHARS = 3000
+
+
+def kb(n: int) -> str:
+    return f"{max(1, round(n / 1024))} KB" if n else "0 KB"
+
+
+def fetched_on(when: datetime) -> str:
+    return f"{when:%b} {when.day}, {when.year}"
+
+
+def cut_at_word(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """The first ``limit`` characters, cut back to the last word boundary."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = max(head.rfind(" "), head.rfind("\n"))
+    return (head[:space] if space > limit // 2 else head).rstrip()
+
+
+def preview_block(capture: Capture) -> str:
+    """``HTTP 200 · Fetched Apr 9, 2026 · 6 KB``, the text's first 3,000 characters,
+    then ``... (truncated, N KB total)`` when there is more."""
+    text = capture.full_text or ""
+    size = len(text.encode("utf-8")) if text else (capture.payload_length or 0)
+    status = (
+        f"HTTP {capture.http_status}" if capture.http_status else capture.error_class or "error"
+    )
+    lines = [
+        f"Cached Content Preview · {status} · Fetched {fetched_on(capture.fetched_at)} · {kb(size)}"
+    ]
+    if text:
+        head = cut_at_word(text)
+        lines.append(head)
+        if len(head) < len(text):
+            lines.append(f"... (truncated, {kb(size)} total)")
+    else:
+        lines.append("(no text extracted)")
+    return "\n".join(lines)
+
+
+def footer(res: Resource) -> str:
+    return f"Resource ID: {res.resource_id} | Stable ID: {res.stable_id}"
+
+
+def capture_line(c: Capture) -> str:
+    when = f"{c.fetched_at:%Y-%m-%d %H:%M}"
+    if c.error_class:
+        outcome = f"{c.error_class}: {c.error_message or ''}".strip()
+    else:
+        outcome = f"HTTP {c.http_status} {c.content_type or ''}".strip()
+        if c.payload_length is not None:
+            outcome += f" {kb(c.payload_length)}"
+    flags = [f for f, on in (("revisit", c.is_revisit), ("changed", c.text_changed)) if on]
+    return f"  {c.capture_id}  {when}  {outcome}" + (f"  [{', '.join(flags)}]" if flags else "")
+
+
+def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> str:
+    out = [res.title or "(untitled)", f"{res.type or 'web'} · {res.url}"]
+    if res.tags:
+        out.append("Tags: " + ", ".join(res.tags))
+    if res.cited_by:
+        out.append("Cited by: " + ", ".join(res.cited_by))
+    since = f" since {res.state_since:%Y-%m-%d}" if res.state_since else ""
+    out.append(f"Link state: {res.link_state}{since}")
+    due = f"{res.next_due_at:%Y-%m-%d %H:%M} UTC" if res.next_due_at else "not scheduled"
+    out.append(f"Next check: {due}")
+    out.append(f"Captures: {len(captures)}")
+    out.extend(capture_line(c) for c in captures[-limit:][::-1])
+    shown = next((c for c in reversed(captures) if c.full_text), None) or (
+        captures[-1] if captures else None
+    )
+    if shown is not None:
+        out += ["", preview_block(shown)]
+    out += ["", footer(res)]
+    return "\n".join(out)
+
+
+def resource_json(res: Resource) -> dict[str, Any]:
+    return {
+        "resource_id": res.resource_id,
+        "stable_id": res.stable_id,
+        "url": res.url,
+        "title": res.title,
+        "type": res.type,
+        "tags": res.tags,
+        "cited_by": res.cited_by,
+        "link_state": res.link_state,
+        "state_since": res.state_since.isoformat() if res.state_since else None,
+        "next_due_at": res.next_due_at.isoformat() if res.next_due_at else None,
+        "last_ok_capture_id": res.last_ok_capture_id,
+    }
