@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sites import LocalSite, standard_site
+from stores import store  # noqa: F401 - the store fixture, on SQLite and PostgreSQL
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
-from stores import store  # noqa: F401 - fixture
 
 from archive import ids
 from archive.cli import cli
@@ -29,12 +28,12 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def count(store: Store) -> int:  # noqa: F811
+def count(store: Store) -> int:
     with store.session() as s:
         return s.scalar(select(func.count()).select_from(Resource)) or 0
 
 
-def get(store: Store, rid: str) -> Resource:  # noqa: F811
+def get(store: Store, rid: str) -> Resource:
     with store.session() as s:
         res = s.get(Resource, rid)
         assert res is not None
@@ -60,7 +59,7 @@ def test_stable_and_capture_ids_decode() -> None:
     assert (key.resource_number, key.captured_at, key.sequence) == (number, when, 2)
 
 
-def test_import_registry_then_snapshot(store: Store) -> None:  # noqa: F811
+def test_import_registry_then_snapshot(store: Store) -> None:
     first = Importer(store).import_file(REGISTRY)
     assert (first.new, first.updated, first.unchanged, len(first.rejected)) == (5, 0, 0, 0)
     assert first.warnings and ":14:" in first.warnings[0]  # the unquoted "title: A: B"
@@ -88,7 +87,7 @@ def test_import_registry_then_snapshot(store: Store) -> None:  # noqa: F811
     assert get(store, "5d708a72c3af8ad9").meta["published_date"] == "2023-10-02"
 
 
-def test_cited_by_accumulates_and_unknown_fields_are_kept(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_cited_by_accumulates_and_unknown_fields_are_kept(store: Store, tmp_path: Path) -> None:
     a = write(
         tmp_path, "a.yaml", f"- url: {CBS}\n  cited_by: [p1]\n  key_points: [x]\n  custom: 7\n"
     )
@@ -101,7 +100,7 @@ def test_cited_by_accumulates_and_unknown_fields_are_kept(store: Store, tmp_path
     assert res.meta == {"key_points": ["x"], "custom": 7}
 
 
-def test_url_edit_keeps_ids(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_url_edit_keeps_ids(store: Store, tmp_path: Path) -> None:
     Importer(store).import_file(write(tmp_path, "a.yaml", "- id: abc\n  url: https://x.org/old\n"))
     sid = get(store, "abc").stable_id
     Importer(store).import_file(write(tmp_path, "b.yaml", "- id: abc\n  url: https://x.org/new\n"))
@@ -109,7 +108,7 @@ def test_url_edit_keeps_ids(store: Store, tmp_path: Path) -> None:  # noqa: F811
     assert (res.url, res.stable_id) == ("https://x.org/new", sid)
 
 
-def test_ids_that_look_like_numbers_are_kept_as_written(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_ids_that_look_like_numbers_are_kept_as_written(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path, "n.yaml", "- id: 0123456701234567\n  url: https://x.org/n\n")
     assert Importer(store).import_file(path).new == 1
     assert get(store, "0123456701234567").url == "https://x.org/n"
@@ -133,7 +132,7 @@ BAD_ROWS = [
 @pytest.mark.parametrize(("row", "reason"), BAD_ROWS)
 def test_bad_row_is_reported_and_skipped(
     store: Store, tmp_path: Path, row: str, reason: str
-) -> None:  # noqa: F811
+) -> None:
     text = "- url: https://good.org/1\n" + row + "- url: https://good.org/2\n"
     report = Importer(store).import_file(write(tmp_path, "r.yaml", text))
     assert report.new == 2
@@ -142,7 +141,7 @@ def test_bad_row_is_reported_and_skipped(
     assert reason in report.rejected[0].reason
 
 
-def test_duplicate_id_with_a_different_url(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_duplicate_id_with_a_different_url(store: Store, tmp_path: Path) -> None:
     text = "- id: a1\n  url: https://x.org/1\n- id: a1\n  url: https://x.org/2\n"
     report = Importer(store).import_file(write(tmp_path, "d.yaml", text))
     assert report.new == 1
@@ -150,7 +149,7 @@ def test_duplicate_id_with_a_different_url(store: Store, tmp_path: Path) -> None
     assert bad.line == 3 and "duplicate id a1 with a different URL (line 1" in bad.reason
 
 
-def test_stable_id_taken_by_another_resource(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_stable_id_taken_by_another_resource(store: Store, tmp_path: Path) -> None:
     text = (
         '[{"id": "a", "url": "https://x.org/a", "stable_id": "sid_same1"},\n'
         ' {"id": "b", "url": "https://x.org/b", "stable_id": "sid_same1"}]'
@@ -173,7 +172,7 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("name", "text", "line", "reason"), MALFORMED)
 def test_malformed_file_changes_nothing(
-    store: Store,  # noqa: F811
+    store: Store,
     tmp_path: Path,
     name: str,
     text: str | None,
@@ -193,7 +192,7 @@ def test_malformed_file_changes_nothing(
     assert count(store) == 0
 
 
-def test_csv_and_text_lists(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_csv_and_text_lists(store: Store, tmp_path: Path) -> None:
     csv_path = write(
         tmp_path,
         "l.csv",
@@ -209,7 +208,7 @@ def test_csv_and_text_lists(store: Store, tmp_path: Path) -> None:  # noqa: F811
     assert (report.new, report.unchanged, [r.line for r in report.rejected]) == (1, 1, [5])
 
 
-def test_interrupted_import_leaves_store_as_before(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_interrupted_import_leaves_store_as_before(store: Store, tmp_path: Path) -> None:
     Importer(store).import_file(write(tmp_path, "a.yaml", "- url: https://x.org/1\n"))
 
     class Boom(Importer):
@@ -225,7 +224,7 @@ def test_interrupted_import_leaves_store_as_before(store: Store, tmp_path: Path)
     assert get(store, ids.resource_id_for("https://x.org/1")).cited_by == []
 
 
-def test_lookup_by_id_sid_and_url_variants(store: Store) -> None:  # noqa: F811
+def test_lookup_by_id_sid_and_url_variants(store: Store) -> None:
     Importer(store).import_file(REGISTRY)
     Importer(store).import_file(SNAPSHOT)
     salt = store.config.hashids_salt
@@ -247,7 +246,7 @@ def test_lookup_by_id_sid_and_url_variants(store: Store) -> None:  # noqa: F811
 
 
 def make_registry(path: Path, n: int) -> list[tuple[str | None, str]]:
-    """A registry shaped like the wiki's: most entries carry their id, some don't, a few hand-made."""
+    """A registry shaped like the wiki's: most entries carry an id, some don't, a few hand-made."""
     rows = []
     with path.open("w") as f:
         for i in range(n):
@@ -266,7 +265,7 @@ def make_registry(path: Path, n: int) -> list[tuple[str | None, str]]:
     return rows
 
 
-def test_import_six_thousand_entries(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_import_six_thousand_entries(store: Store, tmp_path: Path) -> None:
     rows = make_registry(tmp_path / "big.yaml", 6000)
     report = Importer(store).import_file(tmp_path / "big.yaml")
     assert (report.new, len(report.rejected)) == (6000, 0)

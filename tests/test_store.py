@@ -7,14 +7,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from stores import store  # noqa: F401 - fixture
 
 from archive.config import load_config
 from archive.db import Store, pending_migrations
 from archive.models import Base
 
 
-def test_migrations_build_exactly_the_models(store: Store) -> None:  # noqa: F811
+def test_migrations_build_exactly_the_models(store: Store) -> None:
     assert not pending_migrations(store.engine)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
