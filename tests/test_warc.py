@@ -90,65 +90,145 @@ def write_sample(directory: Path, close: bool = True) -> tuple[Sample, WarcWrite
     gz = gzip.compress(HTML)
     chunked_body = b"10\r\nthis body starts like a chunk header"
     writer = WarcWriter(directory, info=INFO, hostname="crawler-1")
-    common = {"request_headers": [("User-Agent", INFO["http-header-user-agent"]),
-                                  ("Accept-Encoding", "gzip, deflate")],
-              "ip_address": "127.0.0.1", "date": WHEN}
+    common = {
+        "request_headers": [
+            ("User-Agent", INFO["http-header-user-agent"]),
+            ("Accept-Encoding", "gzip, deflate"),
+        ],
+        "ip_address": "127.0.0.1",
+        "date": WHEN,
+    }
     plain = writer.write_exchange(
-        url="http://site.test/plain#section-2", status=200, **common,
-        response_headers=[("Content-Type", "text/html; charset=utf-8"),
-                          ("Content-Length", str(len(HTML)))],
-        response_body=HTML)
-    gzipped = writer.write_exchange(
-        url="http://site.test/gzip", status=200, **common,
-        response_headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
-                          ("Content-Length", str(len(gz)))],
-        response_body=gz)
-    chunked = writer.write_exchange(
-        url="http://site.test/chunked", status=200, **common,
-        response_headers=[("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked")],
-        response_body=chunked_body)
-    truncated = writer.write_exchange(
-        url="http://site.test/big", status=200, **common,
-        response_headers=[("Content-Type", "text/html"), ("Content-Length", str(len(HTML)))],
-        response_body=HTML[:1000], truncated="length")
-    revisit = writer.write_exchange(
-        url="http://site.test/plain", status=200, **{**common, "date": LATER},
-        response_headers=[("Content-Type", "text/html; charset=utf-8"),
-                          ("Content-Length", str(len(HTML))), ("X-Second-Visit", "1")],
+        url="http://site.test/plain#section-2",
+        status=200,
+        **common,
+        response_headers=[
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(HTML))),
+        ],
         response_body=HTML,
-        revisit_of=RevisitTarget(plain.response.record_id, plain.response.target_uri,
-                                 plain.warc_date, plain.payload_digest))
+    )
+    gzipped = writer.write_exchange(
+        url="http://site.test/gzip",
+        status=200,
+        **common,
+        response_headers=[
+            ("Content-Type", "text/html"),
+            ("Content-Encoding", "gzip"),
+            ("Content-Length", str(len(gz))),
+        ],
+        response_body=gz,
+    )
+    chunked = writer.write_exchange(
+        url="http://site.test/chunked",
+        status=200,
+        **common,
+        response_headers=[("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked")],
+        response_body=chunked_body,
+    )
+    truncated = writer.write_exchange(
+        url="http://site.test/big",
+        status=200,
+        **common,
+        response_headers=[("Content-Type", "text/html"), ("Content-Length", str(len(HTML)))],
+        response_body=HTML[:1000],
+        truncated="length",
+    )
+    revisit = writer.write_exchange(
+        url="http://site.test/plain",
+        status=200,
+        **{**common, "date": LATER},
+        response_headers=[
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(HTML))),
+            ("X-Second-Visit", "1"),
+        ],
+        response_body=HTML,
+        revisit_of=RevisitTarget(
+            plain.response.record_id,
+            plain.response.target_uri,
+            plain.warc_date,
+            plain.payload_digest,
+        ),
+    )
     changed = writer.write_exchange(
-        url="http://site.test/plain", status=200, **{**common, "date": LATEST},
-        response_headers=[("Content-Type", "text/html")], response_body=HTML + b"<p>new</p>",
-        revisit_of=RevisitTarget(plain.response.record_id, plain.response.target_uri,
-                                 plain.warc_date, plain.payload_digest))
+        url="http://site.test/plain",
+        status=200,
+        **{**common, "date": LATEST},
+        response_headers=[("Content-Type", "text/html")],
+        response_body=HTML + b"<p>new</p>",
+        revisit_of=RevisitTarget(
+            plain.response.record_id,
+            plain.response.target_uri,
+            plain.warc_date,
+            plain.payload_digest,
+        ),
+    )
     head = writer.write_exchange(
-        url="http://site.test/head", method="HEAD", status=200, **common,
-        response_headers=[("Content-Length", str(len(HTML)))])
+        url="http://site.test/head",
+        method="HEAD",
+        status=200,
+        **common,
+        response_headers=[("Content-Length", str(len(HTML)))],
+    )
     post = writer.write_exchange(
-        url="http://site.test/search", method="POST", status=201, reason="Made",
-        request_body=b"q=cited", **common,
-        response_headers=[("Content-Type", "application/json")], response_body=b'{"ok":true}')
+        url="http://site.test/search",
+        method="POST",
+        status=201,
+        reason="Made",
+        request_body=b"q=cited",
+        **common,
+        response_headers=[("Content-Type", "application/json")],
+        response_body=b'{"ok":true}',
+    )
     # pywb refuses status lines starting "HTTP/2": stored as HTTP/1.1 plus WARC-Protocol
     h2 = writer.write_exchange(
-        url="https://h2.site.test/", protocol="HTTP/2", status=200, **common,
-        response_headers=[("content-type", "text/html")], response_body=b"<p>h2</p>")
+        url="https://h2.site.test/",
+        protocol="HTTP/2",
+        status=200,
+        **common,
+        response_headers=[("content-type", "text/html")],
+        response_body=b"<p>h2</p>",
+    )
     metadata = writer.write_metadata(
-        "http://site.test/plain", plain.response.record_id, WHEN,
-        {"resource_id": "e751ccb632c5857b", "stable_id": "sid_abcdefghij",
-         "capture_id": "cap_1", "preview": {"title": "Cited", "text": "The source says so."}},
-        concurrent_to=plain.response.record_id)
+        "http://site.test/plain",
+        plain.response.record_id,
+        WHEN,
+        {
+            "resource_id": "e751ccb632c5857b",
+            "stable_id": "sid_abcdefghij",
+            "capture_id": "cap_1",
+            "preview": {"title": "Cited", "text": "The source says so."},
+        },
+        concurrent_to=plain.response.record_id,
+    )
     conversion = writer.write_conversion(
-        "http://site.test/plain", plain.response.record_id, WHEN, "The source says so. ✓")
+        "http://site.test/plain", plain.response.record_id, WHEN, "The source says so. ✓"
+    )
     failure = writer.write_metadata(
-        "http://site.test/gone", None, WHEN,
-        {"error_class": "ConnectionRefusedError", "error_message": "Connection refused"})
+        "http://site.test/gone",
+        None,
+        WHEN,
+        {"error_class": "ConnectionRefusedError", "error_message": "Connection refused"},
+    )
     if close:
         writer.close()
-    sample = Sample(directory, plain, gzipped, chunked, truncated, revisit, changed, head, post,
-                    h2, metadata, conversion, failure,
-                    {"gzip": gz, "chunked": chunked_body, "html": HTML})
+    sample = Sample(
+        directory,
+        plain,
+        gzipped,
+        chunked,
+        truncated,
+        revisit,
+        changed,
+        head,
+        post,
+        h2,
+        metadata,
+        conversion,
+        failure,
+        {"gzip": gz, "chunked": chunked_body, "html": HTML},
+    )
     return sample, writer
 
 
@@ -251,7 +331,8 @@ def test_identical_payload_becomes_a_revisit(sample: Sample) -> None:
         headers = record.rec_headers
         assert record.rec_type == "revisit"
         assert headers.get_header("WARC-Profile") == (
-            "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest")
+            "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+        )
         assert headers.get_header("WARC-Refers-To") == sample.plain.response.record_id
         assert headers.get_header("WARC-Refers-To-Target-URI") == "http://site.test/plain"
         assert headers.get_header("WARC-Refers-To-Date") == sample.plain.warc_date
@@ -267,7 +348,10 @@ def test_metadata_and_conversion_refer_to_the_response(sample: Sample) -> None:
         assert record.rec_type == "metadata"
         assert record.rec_headers.get_header("Content-Type") == "application/json"
         assert record.rec_headers.get_header("WARC-Refers-To") == sample.plain.response.record_id
-        assert record.rec_headers.get_header("WARC-Target-URI") == "urn:metadata:http://site.test/plain"
+        assert (
+            record.rec_headers.get_header("WARC-Target-URI")
+            == "urn:metadata:http://site.test/plain"
+        )
         assert json.loads(record.raw_stream.read())["resource_id"] == "e751ccb632c5857b"
     with read_record(sample.directory, sample.conversion.locator) as record:
         assert record.rec_type == "conversion"
@@ -283,10 +367,22 @@ def test_metadata_and_conversion_refer_to_the_response(sample: Sample) -> None:
 
 
 def all_written(sample: Sample) -> list:
-    exchanges = [sample.plain, sample.gzipped, sample.chunked, sample.truncated,
-                 sample.revisit, sample.changed, sample.head, sample.post, sample.h2]
-    return ([r for e in exchanges for r in (e.response, e.request)]
-            + [sample.metadata, sample.conversion, sample.failure])
+    exchanges = [
+        sample.plain,
+        sample.gzipped,
+        sample.chunked,
+        sample.truncated,
+        sample.revisit,
+        sample.changed,
+        sample.head,
+        sample.post,
+        sample.h2,
+    ]
+    return [r for e in exchanges for r in (e.response, e.request)] + [
+        sample.metadata,
+        sample.conversion,
+        sample.failure,
+    ]
 
 
 def test_warcio_check_passes(sample: Sample) -> None:
@@ -300,16 +396,24 @@ def test_warcio_index_sees_every_record_where_the_locator_says(sample: Sample) -
     index = {row["warc-record-id"]: row for row in warcio_index(sample.files)}
     for written in all_written(sample):
         row = index[written.record_id]
-        assert (int(row["offset"]), int(row["length"])) == (written.locator.offset,
-                                                            written.locator.length)
+        assert (int(row["offset"]), int(row["length"])) == (
+            written.locator.offset,
+            written.locator.length,
+        )
         assert row["warc-type"] == written.record_type
 
 
 def test_cdxj_indexer_indexes_captures_with_their_locators(sample: Sample) -> None:
     lines = cdxj_index(sample.files)
     by_offset = {int(line.fields["offset"]): line for line in lines}
-    for exchange in (sample.plain, sample.gzipped, sample.chunked, sample.truncated,
-                     sample.revisit, sample.post):
+    for exchange in (
+        sample.plain,
+        sample.gzipped,
+        sample.chunked,
+        sample.truncated,
+        sample.revisit,
+        sample.post,
+    ):
         line = by_offset[exchange.response.locator.offset]
         assert int(line.fields["length"]) == exchange.response.locator.length
         assert line.fields["filename"] == exchange.response.locator.filename
@@ -343,11 +447,11 @@ def test_verify_locator_catches_wrong_places(sample: Sample) -> None:
     assert verify_locator(d, response.locator, response.record_id).ok
     wrong_id = verify_locator(d, response.locator, sample.plain.request.record_id)
     assert not wrong_id and "not <urn:uuid:" in wrong_id.problem
-    shifted = Locator(response.locator.filename, response.locator.offset + 1,
-                      response.locator.length)
+    shifted = Locator(
+        response.locator.filename, response.locator.offset + 1, response.locator.length
+    )
     assert not verify_locator(d, shifted, response.record_id)
-    short = Locator(response.locator.filename, response.locator.offset,
-                    response.locator.length - 1)
+    short = Locator(response.locator.filename, response.locator.offset, response.locator.length - 1)
     assert not verify_locator(d, short, response.record_id)
     assert not verify_locator(d, Locator("nope.warc.gz", 0, 10), response.record_id)
 
@@ -370,15 +474,17 @@ def test_iter_records_gives_offsets_and_readable_content(sample: Sample) -> None
 # -- files ------------------------------------------------------------------------------
 
 
-def test_rotation_keeps_exchanges_whole_and_starts_each_file_with_warcinfo(
-        tmp_path: Path) -> None:
+def test_rotation_keeps_exchanges_whole_and_starts_each_file_with_warcinfo(tmp_path: Path) -> None:
     directory = tmp_path / "warcs"
     body = random.Random(7).randbytes(3000)  # incompressible: file sizes are predictable
     results = []
     with WarcWriter(directory, max_size=8000, info=INFO) as writer:
         for i in range(12):
-            results.append(writer.write_exchange(url=f"http://site.test/{i}", status=200,
-                                                 response_body=body, date=WHEN))
+            results.append(
+                writer.write_exchange(
+                    url=f"http://site.test/{i}", status=200, response_body=body, date=WHEN
+                )
+            )
     files = sorted(directory.glob("*.warc.gz"))
     assert len(files) >= 4 and files == [directory / name for name in writer.filenames]
     assert [p.name.split("-")[2] for p in files] == [f"{i:05d}" for i in range(len(files))]
@@ -396,8 +502,9 @@ def test_rotation_keeps_exchanges_whole_and_starts_each_file_with_warcinfo(
 def test_writers_starting_in_the_same_second_never_share_a_name(tmp_path: Path) -> None:
     directory = tmp_path / "warcs"
     writers = [WarcWriter(directory, hostname="same-host") for _ in range(5)]
-    results = [w.write_exchange(url="http://site.test/", status=200, response_body=b"x")
-               for w in writers]
+    results = [
+        w.write_exchange(url="http://site.test/", status=200, response_body=b"x") for w in writers
+    ]
     names = {r.response.locator.filename for r in results}
     assert len(names) == 5
     for writer in writers:
@@ -415,8 +522,10 @@ def test_a_writer_that_writes_nothing_leaves_no_file(tmp_path: Path) -> None:
 
 
 def member_bounds(path: Path) -> list[tuple[str, int, int]]:
-    return [(row["warc-record-id"], int(row["offset"]), int(row["length"]))
-            for row in warcio_index([path])]
+    return [
+        (row["warc-record-id"], int(row["offset"]), int(row["length"]))
+        for row in warcio_index([path])
+    ]
 
 
 def test_repair_cuts_a_torn_tail_wherever_the_file_ends(tmp_path: Path) -> None:
@@ -447,8 +556,10 @@ def test_repair_cuts_a_torn_tail_wherever_the_file_ends(tmp_path: Path) -> None:
         assert report.bytes_cut == cut - kept_end
         assert report.path == directory / original.name
         assert report.path.read_bytes() == data[:kept_end]
-        kept = [(r.rec_headers.get_header("WARC-Record-ID"), offset, length)
-                for r, offset, length in iter_records(report.path)]
+        kept = [
+            (r.rec_headers.get_header("WARC-Record-ID"), offset, length)
+            for r, offset, length in iter_records(report.path)
+        ]
         assert kept == complete
         repaired.append(report.path)
     assert_warcio_check(repaired)
@@ -474,8 +585,12 @@ for i in range(10**6):
 def kill_writer_mid_flight(directory: Path, lines_before_kill: int) -> set[str]:
     """Run a writer in a child process, SIGKILL it, return the record ids it reported."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(directory), "3000000", "400000"],
-                             stdout=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(directory), "3000000", "400000"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert child.stdout is not None
     reported: set[str] = set()
     try:
@@ -545,8 +660,7 @@ class Interrupted(Exception):
 def test_a_write_that_fails_midway_is_cut_back_and_the_writer_goes_on(tmp_path: Path) -> None:
     directory = tmp_path / "warcs"
     writer = WarcWriter(directory)
-    before = writer.write_exchange(url="http://site.test/before", status=200,
-                                   response_body=b"kept")
+    before = writer.write_exchange(url="http://site.test/before", status=200, response_body=b"kept")
     open_file = directory / (before.response.locator.filename + ".open")
     size_before = open_file.stat().st_size
     big = random.Random(3).randbytes(32 << 20)  # takes long enough to interrupt midway
@@ -568,8 +682,9 @@ def test_a_write_that_fails_midway_is_cut_back_and_the_writer_goes_on(tmp_path: 
     finished = directory / before.response.locator.filename
     assert not open_file.exists()
     assert finished.stat().st_size == size_before
-    after = writer.write_exchange(url="http://site.test/after", status=200,
-                                  response_body=b"written later")
+    after = writer.write_exchange(
+        url="http://site.test/after", status=200, response_body=b"written later"
+    )
     writer.close()
     assert after.response.locator.filename != finished.name
     assert_warcio_check(sorted(directory.glob("*.warc.gz")))
@@ -607,7 +722,8 @@ def test_pywb_replays_archived_bytes(replay: tuple[Sample, Wayback]) -> None:
 
 
 def test_pywb_id_mode_gives_gzip_only_to_clients_that_accept_it(
-        replay: tuple[Sample, Wayback]) -> None:
+    replay: tuple[Sample, Wayback],
+) -> None:
     sample, wayback = replay
     decoded = wayback.get("http://site.test/gzip", TIMESTAMP)
     assert decoded.body == HTML
@@ -619,8 +735,7 @@ def test_pywb_id_mode_gives_gzip_only_to_clients_that_accept_it(
     assert encoded.header("Content-Encoding") == "gzip"
 
 
-def test_pywb_resolves_revisits_to_the_original_payload(
-        replay: tuple[Sample, Wayback]) -> None:
+def test_pywb_resolves_revisits_to_the_original_payload(replay: tuple[Sample, Wayback]) -> None:
     _, wayback = replay
     replayed = wayback.get("http://site.test/plain", "20240601080000")
     assert replayed.body == HTML
@@ -630,8 +745,10 @@ def test_pywb_resolves_revisits_to_the_original_payload(
 def test_pywb_never_replays_metadata_as_the_page(replay: tuple[Sample, Wayback]) -> None:
     _, wayback = replay
     page_lines = [line for line in wayback.index_lines() if line.startswith("test,site)/plain ")]
-    assert page_lines and all('"mime": "application/json"' not in line and
-                              '"mime": "text/plain"' not in line for line in page_lines)
+    assert page_lines and all(
+        '"mime": "application/json"' not in line and '"mime": "text/plain"' not in line
+        for line in page_lines
+    )
     assert wayback.get("http://site.test/plain", TIMESTAMP).body == HTML
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -33,10 +32,17 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def run(*args: str | Path, cwd: Path | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+def run(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def warcio_check(paths: Iterable[Path]) -> subprocess.CompletedProcess:
@@ -53,9 +59,9 @@ def assert_warcio_check(paths: Iterable[Path]) -> str:
     return result.stdout
 
 
-def warcio_index(paths: Iterable[Path],
-                 fields: str = "warc-type,warc-record-id,warc-target-uri,offset,length"
-                 ) -> list[dict[str, str]]:
+def warcio_index(
+    paths: Iterable[Path], fields: str = "warc-type,warc-record-id,warc-target-uri,offset,length"
+) -> list[dict[str, str]]:
     """``warcio index``: one JSON object per record, all record types."""
     result = run(tool("warcio"), "index", "-f", fields, *paths)
     assert result.returncode == 0, result.stderr
@@ -108,8 +114,13 @@ class Wayback:
             page = wb.get(url, timestamp)
     """
 
-    def __init__(self, root: Path, warc_files: Iterable[Path], collection: str = "test",
-                 startup_timeout: float = 30) -> None:
+    def __init__(
+        self,
+        root: Path,
+        warc_files: Iterable[Path],
+        collection: str = "test",
+        startup_timeout: float = 30,
+    ) -> None:
         self.root = Path(root)
         self.collection = collection
         self.warc_files = [Path(p).absolute() for p in warc_files]
@@ -130,8 +141,12 @@ class Wayback:
 
     def index_lines(self) -> list[str]:
         indexes = self.root / "collections" / self.collection / "indexes"
-        return [line for p in sorted(indexes.glob("*.cdxj"))
-                for line in p.read_text().splitlines() if line.strip()]
+        return [
+            line
+            for p in sorted(indexes.glob("*.cdxj"))
+            for line in p.read_text().splitlines()
+            if line.strip()
+        ]
 
     def start(self) -> None:
         self.build()
@@ -139,7 +154,9 @@ class Wayback:
         with open(self._log, "wb") as log:
             self._process = subprocess.Popen(
                 [tool("wayback"), "-p", str(self.port), "-b", "127.0.0.1"],
-                cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its gevent workers go down with it
             )
         deadline = time.monotonic() + self.startup_timeout
@@ -169,15 +186,20 @@ class Wayback:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def log(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""
 
-    def request(self, path: str, headers: Mapping[str, str] | None = None,
-                timeout: float = 20) -> Replayed:
+    def request(
+        self, path: str, headers: Mapping[str, str] | None = None, timeout: float = 20
+    ) -> Replayed:
         """A raw GET: no decompression and no redirect following, so bytes are as served."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
@@ -188,13 +210,13 @@ class Wayback:
         finally:
             conn.close()
 
-    def get(self, url: str, timestamp: str, modifier: str = "id_",
-            headers: Mapping[str, str] | None = None) -> Replayed:
+    def get(
+        self,
+        url: str,
+        timestamp: str,
+        modifier: str = "id_",
+        headers: Mapping[str, str] | None = None,
+    ) -> Replayed:
         """The memento of ``url`` closest to ``timestamp``; ``id_`` means as archived,
         without pywb's rewriting."""
         return self.request(f"/{self.collection}/{timestamp}{modifier}/{url}", headers)
-
-
-def copy_warcs(paths: Iterable[Path], directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copy2(p, directory / Path(p).name)) for p in paths]

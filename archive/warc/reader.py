@@ -1,0 +1,118 @@
+"""Reading records back: by locator (replay, ``archive cat``), file by file (reindex), and
+checking that a locator still points at the record the store expects (``archive verify``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeadersParserException
+
+from archive.warc.files import Locator, open_warc
+from archive.warc.members import member_is_complete
+
+# Records up to this size stay in memory while iterating; larger ones spill to disk.
+_SPOOL_SIZE = 1 << 20
+# What warcio appends after every record block (WARC/1.1 §4: two CRLFs).
+_RECORD_END = b"\r\n\r\n"
+
+
+def _loader() -> ArcWarcRecordLoader:
+    # verify_http off: a status line we did not write (another tool's WARC) should not
+    # stop a read; arc2warc off: our files are WARC only.
+    return ArcWarcRecordLoader(verify_http=False, arc2warc=False)
+
+
+def record_at(fh: BinaryIO, offset: int, length: int, check_digests: bool = False) -> ArcWarcRecord:
+    """Parse the record in the gzip member at ``offset``; its streams read from ``fh``."""
+    fh.seek(offset)
+    stream = DecompressingBufferedReader(LimitReader(fh, length))
+    return _loader().parse_record_stream(stream, known_format="warc", check_digests=check_digests)
+
+
+@contextmanager
+def read_record(directory: Path, locator: Locator) -> Iterator[ArcWarcRecord]:
+    """The record a locator points at, for the duration of the ``with`` block.
+
+    Streaming: headers are parsed, the payload is read from the file as the caller reads
+    ``record.content_stream()`` (decoded) or ``record.raw_stream`` (as stored).
+    """
+    with open_warc(directory, locator.filename) as fh:
+        yield record_at(fh, locator.offset, locator.length)
+
+
+def iter_records(path: Path) -> Iterator[tuple[ArcWarcRecord, int, int]]:
+    """Every record of a WARC file with the offset and length of its gzip member.
+
+    The length is only known once a record has been read to its end, so each record's
+    remaining stream is spooled (memory, then disk) before it is yielded; the record's
+    ``raw_stream`` and ``content_stream()`` read the spool and stay valid until the next
+    item. Meant for finished or repaired files: a ``.open`` file may end in a torn record.
+    """
+    with open(path, "rb") as fh:
+        records = ArchiveIterator(fh)
+        for record in records:
+            with tempfile.SpooledTemporaryFile(_SPOOL_SIZE) as spool:
+                shutil.copyfileobj(record.raw_stream, spool)
+                spool.seek(0)
+                offset, length = records.get_record_offset(), records.get_record_length()
+                record.raw_stream = spool
+                yield record, offset, length
+
+
+@dataclass(frozen=True)
+class LocatorCheck:
+    ok: bool
+    problem: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def record_problem(
+    fh: BinaryIO, offset: int, length: int, record_id: str | None = None
+) -> str | None:
+    """Why the bytes at ``offset`` are not one complete, intact record; None if they are."""
+    if not member_is_complete(fh, offset, length):
+        return f"no complete gzip member of {length} bytes at offset {offset}"
+    try:
+        fh.seek(offset)
+        stream = DecompressingBufferedReader(LimitReader(fh, length))
+        record = _loader().parse_record_stream(stream, known_format="warc", check_digests=True)
+        while record.raw_stream.read(1 << 16):
+            pass
+        trailer = stream.read()
+    except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError) as exc:
+        return f"unreadable record at offset {offset}: {exc}"
+    if getattr(record.raw_stream, "limit", 0) != 0:
+        return f"record at offset {offset} is shorter than its Content-Length"
+    if trailer != _RECORD_END:
+        return f"record at offset {offset} is not followed by exactly two CRLFs"
+    if record.digest_checker.passed is False:
+        return f"record at offset {offset}: " + "; ".join(record.digest_checker.problems)
+    found = record.rec_headers.get_header("WARC-Record-ID")
+    if record_id is not None and found != record_id:
+        return f"record at offset {offset} is {found}, not {record_id}"
+    return None
+
+
+def verify_locator(directory: Path, locator: Locator, record_id: str) -> LocatorCheck:
+    """Whether ``locator`` holds the complete, digest-sound record ``record_id``."""
+    try:
+        fh = open_warc(directory, locator.filename)
+    except FileNotFoundError as exc:
+        return LocatorCheck(False, str(exc))
+    with fh:
+        problem = record_problem(fh, locator.offset, locator.length, record_id)
+    return LocatorCheck(problem is None, problem)
