@@ -180,6 +180,92 @@ def stats(ctx: Context, as_json: bool) -> None:
     )
 
 
+@cli.command()
+@click.option(
+    "--source",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Import this list, then crawl it.",
+)
+@click.option("--ids", help="Crawl these resources (ids, sid_… or URLs, comma-separated).")
+@click.option("--url", help="Crawl this one URL (imported first if new).")
+@click.option("--due", "mode", flag_value="due", default=True, help="Crawl what is due (default).")
+@click.option("--all", "mode", flag_value="all", help="Crawl every resource, due or not.")
+@click.option("--limit", type=int, help="At most this many resources.")
+@click.option("--type", "type_", help="Only resources of this type.")
+@click.option("--host", help="Only resources on this host.")
+@click.option(
+    "--allow-private", is_flag=True, help="Allow loopback/private addresses (tests, intranets)."
+)
+@click.option(
+    "--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo)."
+)
+@click.option(
+    "--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR: pause/resume state."
+)
+@click.option("--wait", is_flag=True, help="If another crawl runs, wait for it instead of exiting.")
+@click.option(
+    "-s", "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any Scrapy setting."
+)
+@pass_ctx
+def crawl(
+    ctx: Context,
+    source: str | None,
+    ids: str | None,
+    url: str | None,
+    mode: str,
+    limit: int | None,
+    type_: str | None,
+    host: str | None,
+    allow_private: bool,
+    ignore_robots: bool,
+    jobdir: str | None,
+    wait: bool,
+    sets: tuple[str, ...],
+) -> None:
+    """Fetch resources into WARC files, extract previews, update link states.
+
+    Exits 0 when the run completed (dead links are data, not failure), 1 when the
+    run itself failed, 75 when another crawl holds the store and --wait was not given.
+    """
+    from archive.crawl import run_crawl
+    from archive.locks import Busy, crawl_lock
+
+    config = ctx.config
+    if allow_private:
+        config = config.with_(allow_private=True)
+    if ignore_robots:
+        config = config.with_(obey_robots=False)
+    overrides: dict[str, Any] = {}
+    for item in sets:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        overrides[name] = value
+    if jobdir:
+        overrides["JOBDIR"] = jobdir
+    args = {
+        "source": source,
+        "ids": ids,
+        "url": url,
+        "all": "1" if mode == "all" else None,
+        "limit": limit,
+        "type": type_,
+        "host": host,
+    }
+    try:
+        with crawl_lock(config.home, wait=wait):
+            ctx.config = config
+            result = run_crawl(ctx.store, args, overrides)
+    except Busy as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v) or "nothing due"
+    click.echo(f"job {result.job_id}: {result.finish_reason}; {counts}")
+    if not result.ok:
+        click.echo(f"error: the crawl failed: {result.message}", err=True)
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="archive")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from archive.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Alembic's per-connection chatter ("Context impl SQLiteImpl") is noise in crawl logs.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -58,6 +61,7 @@ def pending_migrations(engine: Engine) -> bool:
 def upgrade(engine: Engine) -> None:
     """Apply pending migrations in place (the store is upgraded, never recreated)."""
     if pending_migrations(engine):
+        logging.getLogger(__name__).info("upgrading the store's schema to the latest revision")
         command.upgrade(alembic_config(engine), "head")
 
 

@@ -41,6 +41,8 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
     error: str | None = None  # the whole file was refused
     warnings: list[str] = field(default_factory=list)
+    #: Every resource the file named (new, updated or unchanged), in file order.
+    resource_ids: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.error:
@@ -199,6 +201,7 @@ class Importer:
                     report.unchanged += 1
             if entry.stable_id:
                 taken_sids[entry.stable_id] = entry.resource_id
+            report.resource_ids.append(entry.resource_id)
         for chunk in _chunks(fresh):  # Core bulk insert: 6,000 rows in a fraction of a second
             session.execute(insert(Resource), chunk)
         for chunk in _chunks(seen):

@@ -76,7 +76,11 @@ class Resource(Base):
 
     link_state: Mapped[str] = mapped_column(String(16), default=LinkState.UNKNOWN, index=True)
     state_since: Mapped[datetime | None]
+    #: Failed checks in a row that count towards gone/dead, of one kind ("gone", "network").
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failure_kind: Mapped[str | None] = mapped_column(String(16))
+    #: When the last *counted* failure happened (dead needs checks 72 h apart).
+    last_failure_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     last_checked_at: Mapped[datetime | None]
@@ -124,6 +128,8 @@ class Capture(Base):
     is_revisit: Mapped[bool] = mapped_column(Boolean, default=False)
     revisit_of: Mapped[str | None] = mapped_column(String(64))
     warc_record_id: Mapped[str | None] = mapped_column(String(64))
+    #: WARC-Date exactly as written, for WARC-Refers-To-Date of later revisits.
+    warc_date: Mapped[str | None] = mapped_column(String(40))
     warc_file: Mapped[str | None] = mapped_column(String(255))
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
     warc_length: Mapped[int | None] = mapped_column(BigInteger)

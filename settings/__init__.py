@@ -15,3 +15,44 @@ globals().update(overrides_from_env())
 BOT_NAME = "cited-archive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- Scrapy, derived from the archive settings above ------------------------
+# (A run that overrides an ARCHIVE_* value with -s should override these too;
+# `archive crawl` does so for the flags it offers.)
+try:
+    from importlib.metadata import version as _version
+
+    _VERSION = _version("cited-archive")
+except Exception:  # noqa: BLE001 - an uninstalled checkout still crawls
+    _VERSION = "0"
+
+USER_AGENT = f"cited-archive/{_VERSION} (+{ARCHIVE_CONTACT_URL})"  # noqa: F405
+ROBOTSTXT_OBEY = ARCHIVE_OBEY_ROBOTS  # noqa: F405
+DOWNLOAD_DELAY = ARCHIVE_DOWNLOAD_DELAY  # noqa: F405
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = ARCHIVE_CONCURRENCY_PER_HOST  # noqa: F405
+DOWNLOAD_TIMEOUT = ARCHIVE_TIMEOUT  # noqa: F405
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY or 0.5
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Bodies past ARCHIVE_MAX_BODY_SIZE are cut and archived as truncated by the capture
+# middleware; a response announcing more than this is refused outright ("too-large").
+DOWNLOAD_MAXSIZE = 1024 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # a crawler of cited pages opens no control port
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressGuardMiddleware": 60,
+    # Just before RetryMiddleware (550) sees the response, so the retry waits.
+    "crawler.middlewares.RetryAfterMiddleware": 555,
+    # Next to the downloader: sees each response before decompression and redirects.
+    "crawler.middlewares.WarcCaptureMiddleware": 950,
+}
+ITEM_PIPELINES = {"crawler.pipelines.RecordPipeline": 300}
+EXTENSIONS = {"crawler.session.ArchiveSession": 0}

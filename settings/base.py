@@ -33,6 +33,13 @@ ARCHIVE_WARC_PREFIX = "archive"
 #: A WARC file is closed and a new one started once it passes this size.
 ARCHIVE_WARC_MAX_SIZE = 1024 * 1024 * 1024
 
+#: Start the crawl's clock at this ISO instant instead of now (testing, replays).
+ARCHIVE_CLOCK = ""
+
 # --- scheduling -----------------------------------------------------------
 #: Days until an alive resource is due again.
 ARCHIVE_REFRESH_DAYS = 30.0
+#: Days until due again, by resource type (others: ARCHIVE_REFRESH_DAYS).
+ARCHIVE_REFRESH_DAYS_BY_TYPE: dict[str, float] = {"paper": 90.0, "reference": 14.0}
+#: A 429/503 asking to wait longer than this is not retried in this run.
+ARCHIVE_RETRY_AFTER_MAX = 120.0

@@ -40,6 +40,9 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ARCHIVE_DOWNLOAD_DELAY": float,
     "ARCHIVE_CONCURRENCY_PER_HOST": int,
     "ARCHIVE_TIMEOUT": float,
+    "ARCHIVE_CLOCK": str,
+    "ARCHIVE_JOB_ID": int,
+    "ARCHIVE_RETRY_AFTER_MAX": float,
 }
 
 

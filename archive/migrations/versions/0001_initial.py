@@ -1,4 +1,4 @@
-"""initial store: resources, captures, jobs, link events
+"""initial store
 
 Revision ID: 0001
 Revises:
@@ -51,6 +51,8 @@ def upgrade() -> None:
         sa.Column("link_state", sa.String(length=16), nullable=False),
         sa.Column("state_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("failure_kind", sa.String(length=16), nullable=True),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_checked_at", sa.DateTime(timezone=True), nullable=True),
@@ -85,6 +87,7 @@ def upgrade() -> None:
         sa.Column("is_revisit", sa.Boolean(), nullable=False),
         sa.Column("revisit_of", sa.String(length=64), nullable=True),
         sa.Column("warc_record_id", sa.String(length=64), nullable=True),
+        sa.Column("warc_date", sa.String(length=40), nullable=True),
         sa.Column("warc_file", sa.String(length=255), nullable=True),
         sa.Column("warc_offset", sa.BigInteger(), nullable=True),
         sa.Column("warc_length", sa.BigInteger(), nullable=True),

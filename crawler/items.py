@@ -1,0 +1,24 @@
+"""What the spider hands the pipeline: one fetch attempt of one resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class FetchItem:
+    resource_id: str
+    requested_url: str
+    started_at: datetime
+    duration_ms: int
+    #: One entry per HTTP exchange written to the WARC (redirect hops, retried attempts).
+    hops: list[dict[str, Any]] = field(default_factory=list)
+    final_url: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    #: The decoded body (Content-Encoding undone) for extraction; None on failures.
+    body: bytes | None = None
+    error_class: str | None = None
+    error_message: str | None = None

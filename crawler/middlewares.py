@@ -1,0 +1,199 @@
+"""Downloader middlewares: the address guard, Retry-After, and WARC capture at the wire."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+
+from crawler.session import ArchiveSession
+
+logger = logging.getLogger(__name__)
+
+#: request.meta key: the list of hops (one per HTTP exchange) of a capture, shared by the
+#: redirected and retried copies of its request (Scrapy copies meta shallowly).
+HOPS = "archive_hops"
+
+
+class PrivateAddressRefused(IgnoreRequest):
+    """The target resolves to a loopback, private, link-local or reserved address."""
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class AddressGuardMiddleware:
+    """Refuses requests to non-public addresses unless ``ARCHIVE_ALLOW_PRIVATE``.
+
+    Checked after DNS resolution (through Scrapy's own caching resolver, so the
+    download connects to the address we checked) and again for every redirect hop,
+    since each hop is a new request passing through here. The capture middleware
+    checks the address actually connected to as well (DNS rebinding).
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
+        return cls(crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE"))
+
+    async def process_request(self, request: Request) -> None:
+        if self.allow_private:
+            return
+        host = urlsplit(request.url).hostname or ""
+        try:
+            address = str(ipaddress.ip_address(host.strip("[]")))
+        except ValueError:
+            from twisted.internet import (
+                reactor,
+            )  # never at import: Scrapy installs its reactor first
+
+            try:
+                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - let the download report the DNS failure
+                return
+        if not is_public(address):
+            raise PrivateAddressRefused(f"{host} resolves to non-public address {address}")
+
+
+class RetryAfterMiddleware:
+    """Waits as long as a 429/503 ``Retry-After`` asks before Scrapy retries.
+
+    Scrapy's RetryMiddleware retries at once; a server that names a wait gets it
+    (up to ``ARCHIVE_RETRY_AFTER_MAX`` seconds; a longer wait is not retried now,
+    the schedule's backoff comes back later).
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler.settings.getfloat("ARCHIVE_RETRY_AFTER_MAX", 120))
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (429, 503):
+            return response
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if wait is None:
+            return response
+        if wait > self.max_wait:
+            request.meta["dont_retry"] = True
+        elif wait > 0:
+            from twisted.internet import reactor
+            from twisted.internet.task import deferLater
+
+            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
+        return response
+
+
+def retry_after_seconds(value: bytes | None) -> float | None:
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _header_pairs(headers: Any) -> list[tuple[str, str]]:
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+class WarcCaptureMiddleware:
+    """Writes every HTTP exchange to the WARC exactly as it crossed the wire.
+
+    It sits next to the downloader (order 950), so it sees each response before
+    decompression, redirects and retries act on it: every hop and every retried
+    attempt is archived with its real status, headers and still-encoded body.
+    Bodies over ``ARCHIVE_MAX_BODY_SIZE`` are stopped there and stored with
+    ``WARC-Truncated: length``.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_body = crawler.settings.getint("ARCHIVE_MAX_BODY_SIZE")
+        self.allow_private = crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE")
+        self._received: dict[int, int] = {}
+        crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        return cls(crawler)
+
+    @property
+    def session(self) -> ArchiveSession:
+        return self.crawler.get_extension(ArchiveSession)
+
+    def bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
+        total = self._received.get(id(request), 0) + len(data)
+        self._received[id(request)] = total
+        if self.max_body and total > self.max_body:
+            raise StopDownload(fail=False)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._received.pop(id(request), None)
+        body = response.body
+        truncated = None
+        if "download_stopped" in response.flags and self.max_body and len(body) >= self.max_body:
+            body, truncated = body[: self.max_body], "length"
+        ip = str(response.ip_address) if response.ip_address else None
+        if ip and not self.allow_private and not is_public(ip):
+            raise PrivateAddressRefused(f"{request.url} connected to non-public address {ip}")
+        session = self.session
+        status = response.status
+        target = session.revisit_target(request.url) if 200 <= status < 300 else None
+        date = datetime.now(UTC)
+        result = session.writer.write_exchange(
+            url=request.url,
+            method=request.method,
+            request_headers=_header_pairs(request.headers),
+            request_body=request.body,
+            protocol=response.protocol or "HTTP/1.1",
+            status=status,
+            response_headers=_header_pairs(response.headers),
+            response_body=body,
+            ip_address=ip,
+            date=date,
+            truncated=truncated,
+            revisit_of=target,
+        )
+        hop = {
+            "url": request.url,
+            "status": status,
+            "location": response.headers.get(b"Location", b"").decode("latin-1") or None,
+            "record_id": result.response.record_id,
+            "warc_date": result.response.warc_date,
+            "warc_file": result.response.locator.filename,
+            "offset": result.response.locator.offset,
+            "length": result.response.locator.length,
+            "payload_digest": result.payload_digest,
+            "payload_length": len(body),
+            "revisit_of_record": target.record_id if result.revisit and target else None,
+            "truncated": bool(truncated),
+        }
+        request.meta.setdefault(HOPS, []).append(hop)
+        return response

@@ -1,0 +1,121 @@
+"""The record pipeline: preview extraction, the capture's metadata record, the capture row."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from archive.captures import FetchOutcome, Preview
+from archive.extract import extract
+from crawler.items import FetchItem
+from crawler.session import ArchiveSession
+
+logger = logging.getLogger(__name__)
+
+
+def preview_of(item: FetchItem) -> Preview | None:
+    if item.body is None:
+        return None
+    found = extract(item.body, item.content_type, item.final_url)
+    return Preview(
+        page_title=found.title,
+        author=found.author,
+        published_date=found.published_date,
+        language=found.language,
+        description=found.description,
+        canonical_url=found.canonical_url,
+        full_text=found.text,
+        extractor=f"{found.extractor}/{found.extractor_version}",
+    )
+
+
+class RecordPipeline:
+    """Turns a fetch into a capture: the WARC describes it first, the store records it after.
+
+    The metadata record (resource id, stable id, capture id, the preview) makes
+    the WARC self-describing, so ``archive reindex`` can rebuild the row from it;
+    the row is committed only after the records are on disk.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchItem):
+            return item
+        session = self.crawler.get_extension(ArchiveSession)
+        try:
+            session.record(self.outcome(session, item))
+        except Exception as exc:
+            session.fail(f"could not record {item.requested_url}: {exc!r}")
+            raise
+        return item
+
+    def outcome(self, session: ArchiveSession, item: FetchItem) -> FetchOutcome:
+        from archive.captures import new_capture_id
+        from archive.models import Resource
+
+        with session.store.session() as s:
+            resource = s.get(Resource, item.resource_id)
+            assert resource is not None
+            stable_id = resource.stable_id
+            capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
+        final = item.hops[-1] if item.hops and item.status is not None else None
+        outcome = FetchOutcome(
+            capture_id=capture_id,
+            resource_id=item.resource_id,
+            requested_url=item.requested_url,
+            fetched_at=item.started_at,
+            final_url=item.final_url,
+            http_status=item.status,
+            content_type=item.content_type,
+            redirect_chain=item.hops,
+            error_class=item.error_class,
+            error_message=item.error_message,
+            duration_ms=item.duration_ms,
+        )
+        if final is not None:
+            outcome.payload_length = final["payload_length"]
+            outcome.payload_digest = final["payload_digest"]
+            outcome.truncated = final["truncated"]
+            outcome.warc_record_id = final["record_id"]
+            outcome.warc_date = final["warc_date"]
+            outcome.warc_file = final["warc_file"]
+            outcome.warc_offset = final["offset"]
+            outcome.warc_length = final["length"]
+            if final["revisit_of_record"]:
+                outcome.is_revisit = True
+                outcome.revisit_of = session.capture_for_record(final["revisit_of_record"])
+        try:
+            outcome.preview = preview_of(item)
+        except Exception:  # a page we cannot read is data, not a failed run: keep the capture
+            logger.warning("preview extraction failed for %s", item.final_url, exc_info=True)
+        fields: dict[str, Any] = {
+            "resource_id": item.resource_id,
+            "stable_id": stable_id,
+            "capture_id": capture_id,
+            "requested_url": item.requested_url,
+            "final_url": item.final_url,
+            "http_status": item.status,
+            "redirect_chain": [h["url"] for h in item.hops],
+            "error_class": item.error_class,
+            "error_message": item.error_message,
+            "fetched_at": item.started_at.isoformat(),
+            "duration_ms": outcome.duration_ms,
+        }
+        if outcome.preview is not None:
+            fields["preview"] = outcome.preview.as_record()
+        session.writer.write_metadata(
+            item.final_url or item.requested_url,
+            refers_to=final["record_id"] if final else None,
+            date=session.now(),
+            fields=fields,
+        )
+        session.writer.flush()
+        return outcome

@@ -1,0 +1,168 @@
+"""The archive side of one crawl: the store, the WARC writer and the job row.
+
+A Scrapy extension, so it lives exactly as long as the crawl; the capture
+middleware and the record pipeline reach it through ``crawler.get_extension``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from sqlalchemy import select
+
+from archive.captures import FetchOutcome, record_capture
+from archive.config import Config, load_config
+from archive.db import Store
+from archive.models import Capture, Job
+from archive.warc import RevisitTarget, WarcWriter, repair_open_files
+from archive.warc.records import software
+
+logger = logging.getLogger(__name__)
+
+
+class Clock:
+    """The crawl's time. ``ARCHIVE_CLOCK=2026-01-01T00:00:00Z`` starts it at that instant
+    (it then runs at the normal pace), so schedules can be tested and replayed over
+    weeks without waiting; unset, it is the wall clock."""
+
+    def __init__(self, start: str | None) -> None:
+        self.start = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        if self.start is None:
+            return datetime.now(UTC)
+        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+
+
+class ArchiveSession:
+    def __init__(self, crawler: Crawler, config: Config) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.store = Store(config)
+        for report in repair_open_files(config.warc_dir):
+            logger.warning("repaired WARC left open by an interrupted crawl: %s", report)
+        settings = crawler.settings
+        self.writer = WarcWriter(
+            config.warc_dir,
+            prefix=config.warc_prefix,
+            max_size=config.warc_max_size,
+            info={
+                "software": software(),
+                "operator": config.operator,
+                "http-header-user-agent": settings.get("USER_AGENT"),
+                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "description": "Captures of cited sources",
+            },
+        )
+        self.refresh_by_type: dict[str, float] = dict(
+            settings.getdict("ARCHIVE_REFRESH_DAYS_BY_TYPE")
+        )
+        self.counts: dict[str, int] = {}
+        #: Failures of the run itself (not of the links it checked): any makes the job fail.
+        self.failures: list[str] = []
+        #: How many resources this run set out to capture (for progress lines).
+        self.expected = 0
+        self.clock = Clock(settings.get("ARCHIVE_CLOCK"))
+        self.job_id = settings.getint("ARCHIVE_JOB_ID") or self._start_job()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
+        session = cls(crawler, load_config(crawler.settings))
+        crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
+        return session
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def _start_job(self) -> int:
+        with self.store.session() as s:
+            job = Job(
+                started_at=self.now(),
+                status="running",
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                settings={"spider": "resources", "warc_dir": str(self.config.warc_dir)},
+            )
+            s.add(job)
+            s.flush()
+            return job.id
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        self.writer.close()
+        with self.store.session() as s:
+            job = s.get(Job, self.job_id)
+            if job is not None:
+                job.finished_at = self.now()
+                failed = self.failures or reason != "finished"
+                job.status = "failed" if failed else "finished"
+                job.message = "; ".join(self.failures[:5]) or (None if not failed else reason)
+                job.counts = dict(self.counts)
+        self.store.close()
+
+    def fail(self, message: str) -> None:
+        logger.error("crawl failure: %s", message)
+        self.failures.append(message)
+
+    # -- what the middleware and pipeline ask of the store ---------------------------------
+
+    def revisit_target(self, url: str) -> RevisitTarget | None:
+        """The latest full capture of ``url`` a new identical payload can refer to."""
+        with self.store.session() as s:
+            last = s.scalar(
+                select(Capture)
+                .where(
+                    Capture.final_url == url,
+                    Capture.payload_digest.is_not(None),
+                    Capture.warc_record_id.is_not(None),
+                )
+                .order_by(Capture.fetched_at.desc())
+                .limit(1)
+            )
+            if last is not None and last.is_revisit and last.revisit_of:
+                last = s.get(Capture, last.revisit_of)
+            if last is None or last.is_revisit or not last.warc_date:
+                return None
+            return RevisitTarget(
+                last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
+            )
+
+    def capture_for_record(self, record_id: str) -> str | None:
+        with self.store.session() as s:
+            return s.scalar(select(Capture.capture_id).where(Capture.warc_record_id == record_id))
+
+    def record(self, outcome: FetchOutcome) -> None:
+        """Commit the capture row; only called once its WARC records are flushed."""
+        outcome.job_id = self.job_id
+        with self.store.session() as s:
+            record_capture(
+                s,
+                outcome,
+                refresh_days=self.config.refresh_days,
+                refresh_by_type=self.refresh_by_type,
+                now=outcome.fetched_at,
+            )
+        key = outcome.error_class or (
+            f"http_{outcome.http_status // 100}xx" if outcome.http_status else "error"
+        )
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if outcome.is_revisit:
+            self.counts["revisits"] = self.counts.get("revisits", 0) + 1
+        done = sum(v for k, v in self.counts.items() if k != "revisits")
+        logger.info(
+            "[%d/%d] %s %s -> %s",
+            done,
+            self.expected,
+            outcome.capture_id,
+            outcome.requested_url,
+            outcome.http_status or outcome.error_class,
+        )

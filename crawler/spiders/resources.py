@@ -1,0 +1,157 @@
+"""``scrapy crawl resources``: fetch the cited pages that are due (or the ones asked for)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from sqlalchemy import select
+from twisted.python.failure import Failure
+
+from archive.due import due_query
+from archive.importer import Importer
+from archive.models import Resource
+from crawler.errors import classify
+from crawler.items import FetchItem
+from crawler.middlewares import HOPS
+from crawler.session import ArchiveSession
+
+
+def _elapsed_ms(request: Any) -> int:
+    return int((time.monotonic() - request.meta["started_monotonic"]) * 1000)
+
+
+class ResourcesSpider(scrapy.Spider):
+    """Arguments (``-a name=value``):
+
+    - ``source``: a resource list to import first; its resources are then crawled.
+    - ``ids``: comma-separated resource ids / stable ids to crawl.
+    - ``url``: one URL to crawl (imported first if new).
+    - ``all=1``: every resource, due or not; ``limit``, ``type``, ``host`` narrow it.
+    Without ``source``/``ids``/``url``, the resources that are due are crawled.
+    """
+
+    name = "resources"
+
+    def __init__(
+        self,
+        source: str | None = None,
+        ids: str | None = None,
+        url: str | None = None,
+        all: str | None = None,  # noqa: A002 - the flag's name on the command line
+        limit: str | None = None,
+        type: str | None = None,  # noqa: A002
+        host: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.ids = [i.strip() for i in (ids or "").split(",") if i.strip()]
+        self.url = url
+        self.everything = str(all or "").lower() in ("1", "true", "yes")
+        self.limit = int(limit) if limit else None
+        self.type = type
+        self.host = host
+
+    @property
+    def session(self) -> ArchiveSession:
+        return self.crawler.get_extension(ArchiveSession)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        try:
+            chosen = self.selected()
+        except Exception as exc:
+            self.session.fail(f"could not select resources: {exc}")
+            raise
+        self.session.expected = len(chosen)
+        self.logger.info("%d resources to capture", len(chosen))
+        for resource_id, url in chosen:
+            yield scrapy.Request(
+                url,
+                callback=self.parse,
+                errback=self.failed,
+                dont_filter=True,
+                meta={
+                    "resource_id": resource_id,
+                    "started_at": self.session.now(),
+                    "started_monotonic": time.monotonic(),
+                    HOPS: [],
+                },
+            )
+
+    def selected(self) -> list[tuple[str, str]]:
+        """(resource_id, url) of the resources this run crawls, read once at start."""
+        store = self.session.store
+        chosen: list[str] = []
+        if self.source or self.url:
+            importer = Importer(store)
+            if self.source:
+                report = importer.import_file(Path(self.source))
+                if report.error:
+                    raise ValueError(report.error)
+                self.logger.info(report.summary())
+                chosen += report.resource_ids
+            if self.url:
+                path = store.config.home / "logs" / "crawl-url.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(self.url + "\n")
+                report = importer.import_file(path)
+                if report.error or report.rejected:
+                    raise ValueError(report.error or report.rejected[0].reason)
+                chosen += report.resource_ids
+        with store.session() as s:
+            if self.ids or chosen:
+                from archive.lookup import find_resource
+
+                found = [find_resource(s, ref, store.config.hashids_salt) for ref in self.ids]
+                found += list(s.scalars(select(Resource).where(Resource.resource_id.in_(chosen))))
+                rows = {r.resource_id: r.url for r in found}
+                items = list(rows.items())
+                return items[: self.limit] if self.limit else items
+            query = due_query(
+                self.session.now(),
+                limit=self.limit,
+                type_=self.type,
+                host=self.host,
+                everything=self.everything,
+            )
+            return [(r.resource_id, r.url) for r in s.scalars(query)]
+
+    def parse(self, response: Response) -> Iterator[FetchItem]:
+        yield self._item(response.request, response)
+
+    def failed(self, failure: Failure) -> Iterator[FetchItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):  # a 4xx/5xx answer is an outcome, not an error
+            yield self._item(request, failure.value.response)
+            return
+        error_class, message = classify(failure)
+        yield FetchItem(
+            resource_id=request.meta["resource_id"],
+            requested_url=request.meta.get("redirect_urls", [request.url])[0],
+            started_at=request.meta["started_at"],
+            duration_ms=_elapsed_ms(request),
+            hops=request.meta.get(HOPS, []),
+            final_url=request.url,
+            error_class=error_class,
+            error_message=message,
+        )
+
+    def _item(self, request: Any, response: Response) -> FetchItem:
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        return FetchItem(
+            resource_id=request.meta["resource_id"],
+            requested_url=request.meta.get("redirect_urls", [request.url])[0],
+            started_at=request.meta["started_at"],
+            duration_ms=_elapsed_ms(request),
+            hops=request.meta.get(HOPS, []),
+            final_url=response.url,
+            status=response.status,
+            content_type=content_type,
+            body=response.body,
+        )
