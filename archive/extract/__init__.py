@@ -1,0 +1,110 @@
+"""Preview text of a captured document (design.md §6).
+
+``extract(body, content_type, url)`` decodes the body with its real charset and returns the
+main text plus metadata: HTML without navigation, banners and other boilerplate; PDF text via
+pypdf; plain text as is. It never raises on bad input: a page it cannot read gives empty text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.extract import charset, sniff
+
+EXTRACTOR = "cited-archive-extract"
+EXTRACTOR_VERSION = "1.0"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Extraction:
+    kind: str  # "html" | "pdf" | "text" | "none"
+    text: str  # paragraphs separated by "\n\n"; "" when there is none
+    title: str | None = None
+    author: str | None = None
+    published_date: str | None = None  # ISO "YYYY-MM-DD"
+    language: str | None = None
+    description: str | None = None
+    canonical_url: str | None = None
+    charset: str | None = None  # the charset actually used to decode
+    extractor: str = EXTRACTOR
+    extractor_version: str = EXTRACTOR_VERSION
+
+
+def extract(body: bytes, content_type: str | None = None, url: str | None = None) -> Extraction:
+    """The preview of ``body`` served as ``content_type`` from ``url``."""
+    body = body or b""
+    kind = sniff.kind(body, content_type)
+    try:
+        if kind == "html":
+            return _html(body, content_type, url)
+        if kind == "pdf":
+            return _pdf(body)
+        if kind == "text":
+            text, used = charset.decode(body, content_type, html=False)
+            return Extraction("text", _plain(text), charset=used)
+    except Exception:  # a preview is best effort: log and show nothing rather than fail a capture
+        log.exception("extraction failed for %s", url)
+        return Extraction(kind, "")
+    return Extraction("none", "")
+
+
+def extract_file(path: str | Path, url: str | None = None) -> Extraction:
+    """The preview of a local file: ``.html``/``.htm`` (optionally ``.gz``), ``.pdf``, ``.txt``."""
+    path = Path(path)
+    body = path.read_bytes()
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            return Extraction("none", "")
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    content_type = _SUFFIX_TYPES.get(suffix)
+    return extract(body, content_type, url)
+
+
+_SUFFIX_TYPES = {
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".xhtml": "application/xhtml+xml",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+}
+
+
+def _html(body: bytes, content_type: str | None, url: str | None) -> Extraction:
+    from archive.extract.content import extract_html
+
+    text, used = charset.decode(body, content_type, html=True)
+    result = extract_html(text, url)
+    md = result.metadata
+    return Extraction(
+        "html",
+        result.text,
+        title=md.title,
+        author=md.author,
+        published_date=md.published_date,
+        language=md.language,
+        description=md.description,
+        canonical_url=md.canonical_url,
+        charset=used,
+    )
+
+
+def _pdf(body: bytes) -> Extraction:
+    from archive.extract.pdf import extract_pdf
+
+    text, title, author, date = extract_pdf(body)
+    return Extraction("pdf", text, title=title, author=author, published_date=date)
+
+
+def _plain(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip()

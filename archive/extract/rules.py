@@ -1,0 +1,306 @@
+"""Rules for telling a page's main content from its boilerplate, kept as data.
+
+The algorithm lives in ``dom.py`` (cleaning) and ``content.py`` (choosing the main text); this
+module only says *what* to look for. Each rule names the case that motivated it; the cases
+pinned in ``tests/test_extract.py`` are marked ``[test: name]``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- elements that never carry readable text -------------------------------------------------
+
+# Dropped with their content. <noscript> is decided separately (dom.py): a page saved with
+# JavaScript off shows it, and some forums (Discourse) put the whole thread there.
+DROP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "template",
+        "svg",
+        "math",
+        "canvas",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "source",
+        "track",
+        "map",
+        "area",
+        "head",
+        "link",
+        "meta",
+        "title",
+        "input",
+        "select",
+        "option",
+        "optgroup",
+        "datalist",
+        "textarea",
+        "button",
+        "dialog",
+        "frame",
+        "frameset",
+        "applet",
+        "picture",
+        "img",
+        "base",
+        "param",
+        "menu",
+        "menuitem",
+        "figcaption",
+    }
+)
+
+# Site chrome by element or ARIA role. <header>/<footer> only count as chrome outside an
+# article: inside one they hold the headline and byline. [test: all_navigation]
+CHROME_TAGS = frozenset({"nav", "aside", "form"})
+CHROME_ROLES = frozenset(
+    {
+        "navigation",
+        "banner",
+        "contentinfo",
+        "complementary",
+        "search",
+        "dialog",
+        "alertdialog",
+        "menubar",
+        "menu",
+        "toolbar",
+    }
+)
+
+# --- hidden elements ---------------------------------------------------------------------------
+
+# A browser shows none of these; pages carry mobile menus, modal copies and tracking text in them.
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+HIDDEN_CLASSES = frozenset(
+    {
+        "hidden",
+        "hide",
+        "d-none",
+        "is-hidden",
+        "invisible",
+        "visually-hidden",
+        "visuallyhidden",
+        "sr-only",
+        "screen-reader-text",
+        "screen-reader-only",
+        "element-invisible",
+        "u-hidden",
+        "a11y-hidden",
+        "offscreen",
+        "assistive-text",
+        "skip-link",
+        "skiplink",
+    }
+)
+
+# --- boilerplate by class or id ----------------------------------------------------------------
+
+# Matched against each class token and the id, split into words at "-", "_" and camelCase, so
+# "cookie-banner", "cookieBanner" and "cookie_banner" all read ["cookie", "banner"]. A word
+# list matches when all its words appear in order, adjacent, in one token.
+BOILERPLATE_WORDS: tuple[tuple[str, ...], ...] = (
+    # consent and cookie banners [test: cookie_banner]
+    ("cookie",),
+    ("cookies",),
+    ("consent",),
+    ("gdpr",),
+    ("onetrust",),
+    ("cookiebot",),
+    ("privacy", "banner"),
+    ("cc", "banner"),
+    ("cc", "window"),
+    # navigation and menus [test: cbs_menu]
+    ("nav",),
+    ("navbar",),
+    ("navigation",),
+    ("menu",),
+    ("megamenu",),
+    ("mega", "menu"),
+    ("breadcrumb",),
+    ("breadcrumbs",),
+    ("skip", "link"),
+    ("skip", "links"),
+    ("toolbar",),
+    ("masthead",),
+    ("site", "header"),
+    ("global", "header"),
+    ("page", "header", "nav"),
+    ("site", "footer"),
+    ("global", "footer"),
+    ("footer",),
+    ("sitemap",),
+    # sharing and social
+    ("share",),
+    ("sharing",),
+    ("sharebar",),
+    ("social",),
+    ("addthis",),
+    ("sharethis",),
+    # newsletters, sign-up boxes, paywall prompts
+    ("newsletter",),
+    ("subscribe",),
+    ("subscription", "box"),
+    ("signup",),
+    ("sign", "up"),
+    ("paywall",),
+    ("registration", "wall"),
+    ("upsell",),
+    # related, recommended and popular lists
+    ("related",),
+    ("recommended",),
+    ("recommendations",),
+    ("more", "stories"),
+    ("most", "popular"),
+    ("trending",),
+    ("read", "next"),
+    ("up", "next"),
+    ("outbrain",),
+    ("taboola",),
+    ("you", "may", "like"),
+    ("also", "like"),
+    # comments (forum pages keep theirs: see FORUM_POST)
+    ("comments",),
+    ("comment", "list"),
+    ("comment", "respond"),
+    ("disqus",),
+    # advertising
+    ("advert",),
+    ("advertisement",),
+    ("adsbygoogle",),
+    ("sponsored",),
+    ("gpt", "ad"),
+    # modals, pop-ups, overlays
+    ("modal",),
+    ("popup",),
+    ("overlay",),
+    ("lightbox",),
+    ("offcanvas",),
+    ("off", "canvas"),
+    # side columns
+    ("sidebar",),
+    ("side", "bar"),
+    ("widget", "area"),
+    ("rail",),
+    # author boxes and tag lists at the end of articles
+    ("author", "bio"),
+    ("author", "box"),
+    ("about", "author"),
+    ("tags",),
+    ("tag", "list"),
+    ("post", "tags"),
+    ("entry", "tags"),
+    # print and accessibility helpers
+    ("print", "only"),
+    # photo captions and credits: rarely part of the text a reader cites
+    ("credit",),
+)
+
+# Word stems matched at the start of a word, for compounds written without a separator
+# ("commentlist", "sharebar", "socialicons", "relatedposts"). "commentary" is prose, not comments.
+BOILERPLATE_STEMS: tuple[str, ...] = (
+    "comment",
+    "share",
+    "social",
+    "newsletter",
+    "cookie",
+    "related",
+    "breadcrumb",
+    "sidebar",
+    "footer",
+    "navbar",
+    "navigation",
+    "subscribe",
+    "advert",
+    "sponsor",
+    "popup",
+    "modal",
+    "recommend",
+    "consent",
+)
+STEM_EXCEPTIONS = frozenset({"commentary", "commentaries", "commentator", "shared", "socialism"})
+
+# A token starting with one of these describes a layout state, not the element itself:
+# "has-sidebar", "with-ads", "no-comments", "is-sticky-nav" sit on content wrappers.
+MODIFIER_PREFIXES = frozenset({"has", "with", "no", "without", "is", "show", "enable", "js"})
+
+# Containers the cleaning never removes whole, whatever their class says ("body.has-sidebar").
+PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
+
+# A class/id match is not trusted when the element holds this share of the page's text: a
+# layout wrapper named "page-with-sidebar" or "ad-free-layout" is not boilerplate.
+MAX_REMOVED_SHARE = 0.5
+
+# --- page types --------------------------------------------------------------------------------
+
+# On a discussion thread the "comments" are the content: comment rules are not applied.
+# Platform URL conventions (Discourse /t/slug/id, XenForo /threads/, phpBB viewtopic,
+# vBulletin showthread, Stack Exchange /questions/id, Reddit /comments/id/, Flarum /d/id-slug).
+FORUM_URL = re.compile(
+    r"/t/[^/]+/\d+|/threads?/|showthread|viewtopic|/topic/\d|/questions/\d+|/comments/\w+/"
+    r"|forum|/discussions?/\d|/d/\d+-|thread-\d+|showtopic|/boards/",
+    re.I,
+)
+FORUM_TYPES = frozenset({"DiscussionForumPosting", "QAPage"})
+FORUM_GENERATORS = re.compile(
+    r"^(?:Discourse|vBulletin|XenForo|phpBB|MyBB|Invision|NodeBB|Flarum|Vanilla|SMF"
+    r"|Simple Machines)",
+    re.I,
+)
+
+# --- metadata ----------------------------------------------------------------------------------
+
+ARTICLE_TYPES = frozenset(
+    {
+        "Article",
+        "NewsArticle",
+        "BlogPosting",
+        "TechArticle",
+        "ScholarlyArticle",
+        "Report",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "LiveBlogPosting",
+        "SocialMediaPosting",
+        "DiscussionForumPosting",
+        "Review",
+        "Recipe",
+        "HowTo",
+    }
+)
+DATE_META_KEYS = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.date",
+    "citation_publication_date",
+    "citation_date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article.published",
+    "published_time",
+)
+DATE_XPATH = (
+    "//*[@itemprop='datePublished'] | //time[@datetime][@pubdate] | "
+    "(//article//time[@datetime])[1] | (//time[@datetime])[1]"
+)
+AUTHOR_XPATHS = (
+    "//*[@rel='author' or @itemprop='author'][not(self::link) and not(self::meta)]",
+    "//*[contains(@class, 'author-name') or contains(@class, 'byline__name')"
+    " or contains(@class, 'author__name')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]",
+)
+BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door)\s+", re.I)
