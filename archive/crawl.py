@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from archive.config import Config
 from archive.db import Store
 from archive.models import Job
@@ -56,6 +58,27 @@ def scrapy_settings(config: Config, overrides: dict[str, Any]) -> Any:
     return settings
 
 
+def start_job(store: Store, settings: dict[str, Any], now: datetime | None = None) -> int:
+    """A new job row. Call with the crawl lock held: any job still marked running
+    then belongs to a crawl that was killed, and is marked interrupted."""
+    now = now or datetime.now(UTC)
+    with store.session() as s:
+        for stale in s.scalars(select(Job).where(Job.status == "running")):
+            stale.status = "interrupted"
+            stale.finished_at = stale.finished_at or now
+            stale.message = "the crawl process ended without closing its job (killed?)"
+        job = Job(
+            started_at=now,
+            status="running",
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            settings=settings,
+        )
+        s.add(job)
+        s.flush()
+        return job.id
+
+
 def run_crawl(store: Store, spider_args: dict[str, Any], overrides: dict[str, Any]) -> CrawlResult:
     """Run one crawl in this process (Twisted's reactor can start only once per process).
 
@@ -64,17 +87,7 @@ def run_crawl(store: Store, spider_args: dict[str, Any], overrides: dict[str, An
     """
     from scrapy.crawler import CrawlerProcess
 
-    with store.session() as s:
-        job = Job(
-            started_at=datetime.now(UTC),
-            status="running",
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            settings={"args": {k: str(v) for k, v in spider_args.items() if v}},
-        )
-        s.add(job)
-        s.flush()
-        job_id = job.id
+    job_id = start_job(store, {"args": {k: str(v) for k, v in spider_args.items() if v}})
     settings = scrapy_settings(store.config, {**overrides, "ARCHIVE_JOB_ID": job_id})
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("resources")

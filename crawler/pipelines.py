@@ -57,6 +57,23 @@ class RecordPipeline:
             raise
         return item
 
+    @staticmethod
+    def preview_fields(session: ArchiveSession, outcome: FetchOutcome) -> dict[str, Any]:
+        """The preview for the metadata record. An unchanged revisit names the capture
+        whose record already holds the same text instead of repeating it: the text can
+        be extracted again from the payload that capture refers to."""
+        assert outcome.preview is not None
+        fields = outcome.preview.as_record()
+        if outcome.is_revisit and outcome.revisit_of:
+            from archive.models import Capture
+
+            with session.store.session() as s:
+                original = s.get(Capture, outcome.revisit_of)
+                if original is not None and original.content_hash == fields["content_hash"]:
+                    fields.pop("full_text_preview")
+                    fields["preview_of"] = original.capture_id
+        return fields
+
     def outcome(self, session: ArchiveSession, item: FetchItem) -> FetchOutcome:
         from archive.captures import new_capture_id
         from archive.models import Resource
@@ -110,7 +127,7 @@ class RecordPipeline:
             "duration_ms": outcome.duration_ms,
         }
         if outcome.preview is not None:
-            fields["preview"] = outcome.preview.as_record()
+            fields["preview"] = self.preview_fields(session, outcome)
         session.writer.write_metadata(
             item.final_url or item.requested_url,
             refers_to=final["record_id"] if final else None,

@@ -7,8 +7,6 @@ middleware and the record pipeline reach it through ``crawler.get_extension``.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +17,9 @@ from sqlalchemy import select
 
 from archive.captures import FetchOutcome, record_capture
 from archive.config import Config, load_config
+from archive.crawl import start_job
 from archive.db import Store
+from archive.locks import crawl_lock
 from archive.models import Capture, Job
 from archive.warc import RevisitTarget, WarcWriter, repair_open_files
 from archive.warc.records import software
@@ -71,7 +71,12 @@ class ArchiveSession:
         #: How many resources this run set out to capture (for progress lines).
         self.expected = 0
         self.clock = Clock(settings.get("ARCHIVE_CLOCK"))
-        self.job_id = settings.getint("ARCHIVE_JOB_ID") or self._start_job()
+        self._lock = None
+        self.job_id = settings.getint("ARCHIVE_JOB_ID")
+        if not self.job_id:  # `scrapy crawl` run directly: take the store's lock ourselves
+            self._lock = crawl_lock(config.home)
+            self._lock.__enter__()
+            self.job_id = start_job(self.store, {"spider": "resources"}, self.now())
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
@@ -84,19 +89,6 @@ class ArchiveSession:
 
     # -- jobs ----------------------------------------------------------------------------
 
-    def _start_job(self) -> int:
-        with self.store.session() as s:
-            job = Job(
-                started_at=self.now(),
-                status="running",
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                settings={"spider": "resources", "warc_dir": str(self.config.warc_dir)},
-            )
-            s.add(job)
-            s.flush()
-            return job.id
-
     def spider_closed(self, spider: Any, reason: str) -> None:
         self.writer.close()
         with self.store.session() as s:
@@ -108,6 +100,8 @@ class ArchiveSession:
                 job.message = "; ".join(self.failures[:5]) or (None if not failed else reason)
                 job.counts = dict(self.counts)
         self.store.close()
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
 
     def fail(self, message: str) -> None:
         logger.error("crawl failure: %s", message)

@@ -49,6 +49,8 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 60,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
     # Just before RetryMiddleware (550) sees the response, so the retry waits.
     "crawler.middlewares.RetryAfterMiddleware": 555,
     # Next to the downloader: sees each response before decompression and redirects.

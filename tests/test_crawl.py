@@ -1,0 +1,299 @@
+"""End to end: `archive crawl` against a local site, checked with warcio, cdxj-indexer and pywb."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sites import Fixed, LocalSite, Slow, html_page
+from sqlalchemy import select
+from warctools import Wayback, assert_warcio_check, cdxj_index, warcio_index
+
+from archive.config import load_config
+from archive.db import Store
+from archive.models import Capture, Resource
+from archive.warc import Locator, verify_locator
+
+ARCHIVE = str(Path(sys.executable).parent / "archive")
+CAP = 1024 * 1024
+STANDARD = [
+    "/",
+    "/plain",
+    "/gzip",
+    "/chunked",
+    "/r1",
+    "/missing",
+    "/error",
+    "/paper.pdf",
+    "/cp1252",
+    "/big",
+    "/private/secret",
+]
+WORDS = [
+    "archive",
+    "citation",
+    "source",
+    "page",
+    "link",
+    "web",
+    "news",
+    "report",
+    "study",
+    "policy",
+    "model",
+    "data",
+    "year",
+    "city",
+    "people",
+    "government",
+    "research",
+    "safety",
+    "company",
+    "public",
+    "market",
+    "energy",
+    "water",
+    "school",
+    "court",
+]
+
+
+def realistic_page(seed: int, size: int = 120_000) -> bytes:
+    """A news-sized page of varied text (tiny test pages would make WARC overhead look huge)."""
+    rng = random.Random(seed)
+    paragraphs = []
+    total = 0
+    while total < size:
+        words = " ".join(rng.choice(WORDS) + str(rng.randint(0, 999)) for _ in range(80))
+        paragraphs.append(words.capitalize() + ".")
+        total += len(words)
+    return html_page(f"Story {seed}", "</p>\n<p>".join(paragraphs)).encode()
+
+
+def crawl(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ARCHIVE, "crawl", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def write_list(path: Path, site: LocalSite, paths: list[str]) -> Path:
+    path.write_text("".join(site.url(p) + "\n" for p in paths))
+    return path
+
+
+def open_store(home: Path) -> Store:
+    return Store(load_config(home=home, database_url=""))
+
+
+def captures_by_path(store: Store, site: LocalSite) -> dict[str, list[Capture]]:
+    out: dict[str, list[Capture]] = {}
+    with store.session() as s:
+        for c in s.scalars(select(Capture).order_by(Capture.fetched_at)):
+            out.setdefault(c.requested_url.removeprefix(site.url("/")[:-1]), []).append(c)
+    return out
+
+
+def warc_files(home: Path) -> list[Path]:
+    return sorted((home / "warcs").glob("*.warc.gz"))
+
+
+@pytest.fixture
+def crawled(site: LocalSite, archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ARCHIVE_MAX_BODY_SIZE", str(CAP))
+    listing = write_list(tmp_path / "list.txt", site, STANDARD)
+    result = crawl("--source", str(listing))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return open_store(archive_home)
+
+
+@pytest.mark.slow
+def test_crawl_writes_standard_warcs_that_pywb_replays(
+    crawled: Store, site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    files = warc_files(archive_home)
+    assert files and not list((archive_home / "warcs").glob("*.open"))
+    assert_warcio_check(files)
+
+    records = warcio_index(files)
+    assert records[0]["warc-type"] == "warcinfo"
+    wire = [r for r in records if r["warc-type"] in ("response", "revisit")]
+    cdx_offsets = {line.fields["offset"] for line in cdxj_index(files)}
+    assert {r["offset"] for r in wire} <= cdx_offsets  # cdxj-indexer indexes every capture
+
+    caps = captures_by_path(crawled, site)
+    assert set(caps) == set(STANDARD)
+    assert all(len(v) == 1 for v in caps.values())  # one capture row per fetch attempt
+
+    # Redirects: every hop archived, the capture ends on the final page.
+    chain = caps["/r1"][0]
+    assert [h["status"] for h in chain.redirect_chain] == [301, 302, 200]
+    assert chain.final_url == site.url("/final") and chain.http_status == 200
+    # Retries: each attempt at the 500 page is in the WARC, the capture keeps the last.
+    error = caps["/error"][0]
+    assert error.http_status == 500 and len(error.redirect_chain) == 3
+    assert caps["/missing"][0].http_status == 404
+    blocked = caps["/private/secret"][0]
+    assert blocked.error_class == "robots-blocked" and site.hits("/private/secret") == 0
+    big = caps["/big"][0]
+    assert big.truncated and big.payload_length == CAP
+
+    # The DB's locators point at exactly the records, and pywb replays the wire bytes.
+    warcs = archive_home / "warcs"
+    oks = [c for v in caps.values() for c in v if c.http_status == 200]
+    for c in [c for v in caps.values() for c in v if c.warc_record_id]:
+        check = verify_locator(
+            warcs, Locator(c.warc_file, c.warc_offset, c.warc_length), c.warc_record_id
+        )
+        assert check, check.problem
+    with Wayback(tmp_path / "pywb", files) as wb:
+        for c in oks:
+            path = c.final_url.removeprefix(site.url("/")[:-1])
+            route = site.route(path)
+            ts = c.warc_date.replace("-", "").replace(":", "").replace("T", "")[:14]
+            replay = wb.get(c.final_url, ts, headers={"Accept-Encoding": "gzip"})
+            assert replay.status == 200, (path, wb.log()[-2000:])
+            expected = route.body[:CAP] if path == "/big" else route.body
+            assert replay.body == expected, path
+
+
+@pytest.mark.slow
+def test_crawl_records_previews_and_link_states(crawled: Store, site: LocalSite) -> None:
+    caps = captures_by_path(crawled, site)
+    cp1252 = caps["/cp1252"][0]
+    assert "é" in (cp1252.full_text or "") and "€" in (cp1252.full_text or "")
+    assert "Hello PDF world" in (caps["/paper.pdf"][0].full_text or "")
+    with crawled.session() as s:
+        states = {
+            r.url.removeprefix(site.url("/")[:-1]): r.link_state
+            for r in s.scalars(select(Resource))
+        }
+    assert states["/plain"] == "alive"
+    assert states["/private/secret"] == "blocked"
+    assert states["/missing"] == "unknown"  # one 404 is not yet "gone"
+    assert states["/r1"] == "redirected"
+
+
+@pytest.mark.slow
+def test_recrawl_of_unchanged_site_writes_revisits(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    paths = [f"/story/{i}" for i in range(12)]
+    for i, path in enumerate(paths):
+        site.set(path, Fixed(realistic_page(i)))
+    listing = write_list(tmp_path / "list.txt", site, paths)
+    assert crawl("--source", str(listing)).returncode == 0
+    first = sum(p.stat().st_size for p in warc_files(archive_home))
+
+    result = crawl("--all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = warc_files(archive_home)
+    added = sum(p.stat().st_size for p in files) - first
+    assert added < 0.10 * first, (added, first)
+    assert_warcio_check(files)
+    revisits = [r for r in warcio_index(files) if r["warc-type"] == "revisit"]
+    assert len(revisits) == len(paths)
+    store = open_store(archive_home)
+    with store.session() as s:
+        second = s.scalars(select(Capture).where(Capture.is_revisit)).all()
+        assert len(second) == len(paths)
+        assert all(c.revisit_of and c.full_text for c in second)
+        assert all(c.text_changed is False for c in second)
+    with Wayback(tmp_path / "pywb", files) as wb:  # a revisit replays the original payload
+        c = second[0]
+        ts = c.warc_date.replace("-", "").replace(":", "").replace("T", "")[:14]
+        path = c.final_url.removeprefix(site.url("/")[:-1])
+        assert wb.get(c.final_url, ts).body == site.route(path).body
+
+
+def count_captures(home: Path) -> int:
+    db = home / "archive.sqlite3"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return conn.execute("select count(*) from captures").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_crawl_resumes_without_loss_or_doubles(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    paths = [f"/slow/{i}" for i in range(40)]
+    for i, path in enumerate(paths):
+        site.set(path, Slow(Fixed(realistic_page(i, 30_000)), 0.15))
+    listing = write_list(tmp_path / "list.txt", site, paths)
+    proc = subprocess.Popen(
+        [ARCHIVE, "crawl", "--source", str(listing)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while count_captures(archive_home) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = count_captures(archive_home)
+    assert 10 <= done_before < len(paths)
+
+    result = crawl()  # what is due: the rest
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = warc_files(archive_home)
+    assert not list((archive_home / "warcs").glob("*.open"))
+    assert_warcio_check(files)
+    store = open_store(archive_home)
+    warcs = archive_home / "warcs"
+    with store.session() as s:
+        caps = s.scalars(select(Capture)).all()
+        assert sorted(c.requested_url for c in caps) == sorted(site.url(p) for p in paths)
+        from archive.models import Job
+
+        assert [j.status for j in s.scalars(select(Job).order_by(Job.id))] == [
+            "interrupted",
+            "finished",
+        ]
+        for c in caps:
+            check = verify_locator(
+                warcs, Locator(c.warc_file, c.warc_offset, c.warc_length), c.warc_record_id
+            )
+            assert check, check.problem
+
+
+@pytest.mark.slow
+def test_two_crawls_at_once_one_runs_the_other_waits_or_exits(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    paths = [f"/slow/{i}" for i in range(8)]
+    for i, path in enumerate(paths):
+        site.set(path, Slow(Fixed(realistic_page(i, 5_000)), 0.5))
+    listing = write_list(tmp_path / "list.txt", site, paths)
+    first = subprocess.Popen(
+        [ARCHIVE, "crawl", "--source", str(listing)], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not (archive_home / "crawl.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    refused = crawl("--all")
+    assert refused.returncode == 75
+    assert "another crawl is running" in refused.stderr and "--wait" in refused.stderr
+    queued = crawl("--all", "--wait")
+    assert first.wait(timeout=120) == 0
+    assert queued.returncode == 0, queued.stderr[-2000:]
+    store = open_store(archive_home)
+    with store.session() as s:
+        from archive.models import Job
+
+        jobs = s.scalars(select(Job).order_by(Job.id)).all()
+        assert [j.status for j in jobs] == ["finished", "finished"]
+        assert jobs[0].finished_at <= jobs[1].started_at
+        assert len(s.scalars(select(Capture)).all()) == 2 * len(paths)
