@@ -297,3 +297,35 @@ def test_two_crawls_at_once_one_runs_the_other_waits_or_exits(
         assert [j.status for j in jobs] == ["finished", "finished"]
         assert jobs[0].finished_at <= jobs[1].started_at
         assert len(s.scalars(select(Capture)).all()) == 2 * len(paths)
+
+
+@pytest.mark.slow
+def test_paused_crawl_resumes_from_its_jobdir(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    paths = [f"/slow/{i}" for i in range(30)]
+    for i, path in enumerate(paths):
+        site.set(path, Slow(Fixed(realistic_page(i, 5_000)), 0.2))
+    listing = write_list(tmp_path / "list.txt", site, paths)
+    jobdir = tmp_path / "job"
+    proc = subprocess.Popen(
+        [ARCHIVE, "crawl", "--source", str(listing), "--jobdir", str(jobdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while count_captures(archive_home) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # Scrapy's pause: finish what is in flight, keep the queue
+    proc.wait(timeout=120)
+    paused_at = count_captures(archive_home)
+    assert paused_at < len(paths)
+    assert (jobdir / "requests.queue").exists()
+
+    result = crawl("--jobdir", str(jobdir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    store = open_store(archive_home)
+    with store.session() as s:
+        urls = sorted(c.requested_url for c in s.scalars(select(Capture)))
+    assert urls == sorted(site.url(p) for p in paths)  # each exactly once
+    assert all(site.hits(p) == 1 for p in paths)

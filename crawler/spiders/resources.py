@@ -70,12 +70,15 @@ class ResourcesSpider(scrapy.Spider):
             raise
         self.session.expected = len(chosen)
         self.logger.info("%d resources to capture", len(chosen))
+        # With a JOBDIR, a resumed run re-selects what is still due while the queue on
+        # disk holds some of the same requests: the persisted dupefilter drops the copies.
+        resumable = bool(self.settings.get("JOBDIR"))
         for resource_id, url in chosen:
             yield scrapy.Request(
                 url,
                 callback=self.parse,
                 errback=self.failed,
-                dont_filter=True,
+                dont_filter=not resumable,
                 meta={
                     "resource_id": resource_id,
                     "started_at": self.session.now(),
