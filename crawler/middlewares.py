@@ -74,35 +74,61 @@ class AddressGuardMiddleware:
             raise PrivateAddressRefused(f"{host} resolves to non-public address {address}")
 
 
-class RetryAfterMiddleware:
-    """Waits as long as a 429/503 ``Retry-After`` asks before Scrapy retries.
+class RetryDelayMiddleware:
+    """Spaces out Scrapy's retries: exponential backoff, or what ``Retry-After`` asks.
 
-    Scrapy's RetryMiddleware retries at once; a server that names a wait gets it
-    (up to ``ARCHIVE_RETRY_AFTER_MAX`` seconds; a longer wait is not retried now,
-    the schedule's backoff comes back later).
+    Scrapy's RetryMiddleware (550) retries at once. This one (555) sees the response
+    or exception just before it and waits first: ``ARCHIVE_RETRY_BACKOFF`` seconds,
+    doubled per attempt, or a 429/503's ``Retry-After`` (up to
+    ``ARCHIVE_RETRY_AFTER_MAX``; a longer wait is not retried in this run, the
+    schedule's backoff comes back later). The wait holds only this request's slot.
     """
 
-    def __init__(self, max_wait: float) -> None:
-        self.max_wait = max_wait
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.base = settings.getfloat("ARCHIVE_RETRY_BACKOFF", 2.0)
+        self.max_wait = settings.getfloat("ARCHIVE_RETRY_AFTER_MAX", 120)
+        self.max_retries = settings.getint("RETRY_TIMES")
+        self.codes = set(settings.getlist("RETRY_HTTP_CODES"))
+        self.enabled = settings.getbool("RETRY_ENABLED")
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
-        return cls(crawler.settings.getfloat("ARCHIVE_RETRY_AFTER_MAX", 120))
+    def from_crawler(cls, crawler: Crawler) -> RetryDelayMiddleware:
+        return cls(crawler)
+
+    def _will_retry(self, request: Request) -> bool:
+        retries = request.meta.get("retry_times", 0)
+        limit = request.meta.get("max_retry_times", self.max_retries)
+        return self.enabled and not request.meta.get("dont_retry") and retries < limit
+
+    def _backoff(self, request: Request) -> float:
+        return min(self.base * 2 ** request.meta.get("retry_times", 0), self.max_wait)
 
     async def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in (429, 503):
+        if response.status not in self.codes or not self._will_retry(request):
             return response
-        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if wait is None:
-            return response
-        if wait > self.max_wait:
-            request.meta["dont_retry"] = True
-        elif wait > 0:
-            from twisted.internet import reactor
-            from twisted.internet.task import deferLater
-
-            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
+        wait = self._backoff(request)
+        if response.status in (429, 503):
+            asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if asked is not None and asked > self.max_wait:
+                request.meta["dont_retry"] = True
+                return response
+            wait = max(wait, asked or 0)
+        await _sleep(wait)
         return response
+
+    async def process_exception(self, request: Request, exception: Exception) -> None:
+        if self._will_retry(request) and not isinstance(exception, IgnoreRequest):
+            await _sleep(self._backoff(request))
+
+
+async def _sleep(seconds: float) -> None:
+    if seconds <= 0:
+        return
+    from twisted.internet import reactor  # never at import: Scrapy installs its reactor first
+    from twisted.internet.task import deferLater
+
+    await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
 def retry_after_seconds(value: bytes | None) -> float | None:

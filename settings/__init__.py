@@ -37,6 +37,7 @@ AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY or 0.5
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # a page that keeps failing is data, not a crawl error
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Bodies past ARCHIVE_MAX_BODY_SIZE are cut and archived as truncated by the capture
 # middleware; a response announcing more than this is refused outright ("too-large").
@@ -52,7 +53,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
     # Just before RetryMiddleware (550) sees the response, so the retry waits.
-    "crawler.middlewares.RetryAfterMiddleware": 555,
+    "crawler.middlewares.RetryDelayMiddleware": 555,
     # Next to the downloader: sees each response before decompression and redirects.
     "crawler.middlewares.WarcCaptureMiddleware": 950,
 }

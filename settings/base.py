@@ -41,5 +41,7 @@ ARCHIVE_CLOCK = ""
 ARCHIVE_REFRESH_DAYS = 30.0
 #: Days until due again, by resource type (others: ARCHIVE_REFRESH_DAYS).
 ARCHIVE_REFRESH_DAYS_BY_TYPE: dict[str, float] = {"paper": 90.0, "reference": 14.0}
+#: Seconds before the first retry of a failed fetch; doubled for each further one.
+ARCHIVE_RETRY_BACKOFF = 2.0
 #: A 429/503 asking to wait longer than this is not retried in this run.
 ARCHIVE_RETRY_AFTER_MAX = 120.0

@@ -43,6 +43,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ARCHIVE_CLOCK": str,
     "ARCHIVE_JOB_ID": int,
     "ARCHIVE_RETRY_AFTER_MAX": float,
+    "ARCHIVE_RETRY_BACKOFF": float,
 }
 
 

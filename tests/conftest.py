@@ -30,4 +30,5 @@ def archive_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARCHIVE_HOME", str(home))
     monkeypatch.setenv("ARCHIVE_ALLOW_PRIVATE", "1")  # the test site is on 127.0.0.1
     monkeypatch.setenv("ARCHIVE_DOWNLOAD_DELAY", "0")
+    monkeypatch.setenv("ARCHIVE_RETRY_BACKOFF", "0.05")
     return home

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sites import Fixed, LocalSite, Slow, html_page
+from sites import Fixed, LocalSite, Sequence, Slow, html_page
 from sqlalchemy import select
 from warctools import Wayback, assert_warcio_check, cdxj_index, warcio_index
 
@@ -329,3 +329,31 @@ def test_paused_crawl_resumes_from_its_jobdir(
         urls = sorted(c.requested_url for c in s.scalars(select(Capture)))
     assert urls == sorted(site.url(p) for p in paths)  # each exactly once
     assert all(site.hits(p) == 1 for p in paths)
+
+
+@pytest.mark.slow
+def test_manners_user_agent_retry_after_and_private_addresses(
+    site: LocalSite, archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = Fixed(b"busy", status=503, headers={"Retry-After": "1"})
+    site.set("/busy", Sequence([busy, Fixed(html_page("Back", "Served after a wait.").encode())]))
+    listing = write_list(tmp_path / "list.txt", site, ["/busy"])
+    assert crawl("--source", str(listing)).returncode == 0
+    first, second = site.requests_to("/busy")
+    assert second.time - first.time >= 1.0  # the server's Retry-After was honoured
+    agent = first.headers["user-agent"]
+    assert agent.startswith("cited-archive/") and "+https://" in agent
+    store = open_store(archive_home)
+    with store.session() as s:
+        [cap] = s.scalars(select(Capture)).all()
+        assert cap.http_status == 200 and [h["status"] for h in cap.redirect_chain] == [503, 200]
+
+    # Without the explicit permission, a loopback target is refused before any byte is sent.
+    monkeypatch.delenv("ARCHIVE_ALLOW_PRIVATE")
+    site.set("/inside", Fixed(b"secret"))
+    result = crawl("--url", site.url("/inside"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert site.hits("/inside") == 0
+    with store.session() as s:
+        cap = s.scalars(select(Capture).where(Capture.requested_url == site.url("/inside"))).one()
+        assert cap.error_class == "private-address"
