@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy import exceptions as scrapy_errors
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+# Scrapy (2.13+) wraps Twisted's network errors in its own classes; older releases
+# raise Twisted's. Both are named here, most specific first.
+_BY_TYPE: list[tuple[str, tuple[type[BaseException], ...]]] = [
+    (
+        "dns",
+        (
+            getattr(scrapy_errors, "CannotResolveHostError", error.DNSLookupError),
+            error.DNSLookupError,
+        ),
+    ),
+    (
+        "refused",
+        (
+            getattr(scrapy_errors, "DownloadConnectionRefusedError", error.ConnectionRefusedError),
+            error.ConnectionRefusedError,
+        ),
+    ),
+    (
+        "timeout",
+        (
+            getattr(scrapy_errors, "DownloadTimeoutError", error.TimeoutError),
+            error.TimeoutError,
+            defer.TimeoutError,
+            error.TCPTimedOutError,
+        ),
+    ),
+]
+
+
+def _looks_like_tls(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in ("ssl", "tls", "certificate", "handshake"))
 
 
 def classify(failure: Failure) -> tuple[str, str]:
@@ -17,25 +50,27 @@ def classify(failure: Failure) -> tuple[str, str]:
 
     if isinstance(exc, PrivateAddressRefused):
         return "private-address", message
-    if isinstance(exc, IgnoreRequest):
-        if "robots.txt" in message:
-            return "robots-blocked", message
-        return "ignored", message
-    if isinstance(exc, error.DNSLookupError) or type(exc).__name__ == "CannotResolveHostError":
-        return "dns", message
-    if isinstance(exc, error.ConnectionRefusedError):
-        return "refused", message
-    if isinstance(exc, error.TimeoutError | defer.TimeoutError | error.TCPTimedOutError):
-        return "timeout", message
-    if isinstance(exc, defer.CancelledError) and "max size" in message.lower():
+    if isinstance(exc, scrapy_errors.IgnoreRequest):
+        return ("robots-blocked" if "robots.txt" in message else "ignored"), message
+    for name, types in _BY_TYPE:
+        if isinstance(exc, types):
+            return name, message
+    cancelled = (defer.CancelledError, getattr(scrapy_errors, "DownloadCancelledError", ()))
+    if isinstance(exc, cancelled) and "size" in message.lower():
         return "too-large", message
-    if isinstance(exc, ResponseNeverReceived | ResponseFailed):
-        reasons = " ".join(str(r.value) for r in getattr(exc, "reasons", []))
-        if "SSL" in reasons or "certificate" in reasons.lower() or "TLS" in reasons:
-            return "tls", reasons
-        return "connection", reasons or message
-    if "SSL" in exc.__class__.__module__ or "ssl" in message.lower():
-        return "tls", message
-    if isinstance(exc, error.ConnectError | error.ConnectionLost | error.ConnectionDone):
-        return "connection", message
+    reasons = " ".join(str(r.value) for r in getattr(exc, "reasons", []) or [])
+    detail = f"{message} {reasons}".strip()
+    if _looks_like_tls(detail) or "SSL" in type(exc).__module__:
+        return "tls", detail
+    network = (
+        ResponseNeverReceived,
+        ResponseFailed,
+        error.ConnectError,
+        error.ConnectionLost,
+        error.ConnectionDone,
+        getattr(scrapy_errors, "DownloadFailedError", ResponseFailed),
+        getattr(scrapy_errors, "ResponseDataLossError", ResponseFailed),
+    )
+    if isinstance(exc, network):
+        return "connection", detail
     return "error", f"{exc.__class__.__name__}: {message}"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sites import Fixed, LocalSite, Sequence, Slow, html_page
+from sites import Drop, Fixed, Large, LocalSite, Sequence, Slow, html_page
 from sqlalchemy import select
 from warctools import Wayback, assert_warcio_check, cdxj_index, warcio_index
 
@@ -357,3 +357,48 @@ def test_manners_user_agent_retry_after_and_private_addresses(
     with store.session() as s:
         cap = s.scalars(select(Capture).where(Capture.requested_url == site.url("/inside"))).one()
         assert cap.error_class == "private-address"
+
+
+@pytest.mark.slow
+def test_failed_fetches_are_recorded_with_their_class(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    from warctools import free_port
+
+    site.set("/hang", Slow(Fixed(b"too late"), 30))
+    site.set("/drop", Drop())
+    site.set("/huge", Large(3 * 1024 * 1024))
+    closed = free_port()  # nothing listens there
+    urls = {
+        "refused": f"http://127.0.0.1:{closed}/page",
+        "timeout": site.url("/hang"),
+        "connection": site.url("/drop"),
+        "too-large": site.url("/huge"),
+        "dns": "http://no-such-host.invalid/page",
+        "tls": site.url("/plain").replace("http://", "https://"),
+    }
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(u + "\n" for u in urls.values()))
+    result = crawl(
+        "--source",
+        str(listing),
+        "-s",
+        "DOWNLOAD_TIMEOUT=2",
+        "-s",
+        "DOWNLOAD_MAXSIZE=1048576",
+        "-s",
+        "RETRY_TIMES=0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]  # failed links are data
+    store = open_store(archive_home)
+    with store.session() as s:
+        got = {c.requested_url: c for c in s.scalars(select(Capture))}
+    for expected, url in urls.items():
+        cap = got[url]
+        assert cap.error_class == expected, (url, cap.error_class, cap.error_message)
+        assert cap.error_message and cap.http_status is None
+    files = warc_files(archive_home)
+    assert_warcio_check(files)
+    # Failed attempts are in the WARC too, as metadata records naming the error.
+    failures = [r for r in warcio_index(files) if r["warc-type"] == "metadata"]
+    assert len(failures) >= len(urls)
