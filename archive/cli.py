@@ -266,6 +266,28 @@ def crawl(
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="The page's URL, for context (relative links, metadata).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line and file.")
+def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
+    """Extract preview text from local files (HTML or .html.gz, PDF, text)."""
+    from dataclasses import asdict
+
+    from archive.extract import extract_file
+
+    for path in files:
+        started = time.perf_counter()
+        found = extract_file(path, url=url)
+        ms = (time.perf_counter() - started) * 1000
+        if as_json:
+            record = {"path": path, **asdict(found), "ms": round(ms, 2)}
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        click.echo(f"==> {path} ({found.kind}, {ms:.0f} ms): {found.title or '(no title)'}")
+        click.echo(found.text or "(no text)")
+
+
 def main() -> None:
     cli(prog_name="archive")
 
