@@ -22,6 +22,9 @@ GONE_CHECKS = 2
 BACKOFF_BASE = timedelta(days=1)
 BACKOFF_MAX = timedelta(days=30)
 
+#: Fetches stopped by our own limits or guards: they say nothing about the link, so they
+#: must never count towards dead (a healthy 300 MB PDF is not rot).
+NOT_A_CHECK = {"too-large", "private-address", "ignored"}
 PAYWALL_STATUSES = {401, 402, 403, 451}
 GONE_STATUSES = {404, 410}
 #: Final URLs that are a login or subscription wall rather than the page.
@@ -42,9 +45,11 @@ class Check:
 
 
 def verdict(check: Check) -> str:
-    """ok, redirected, paywalled, gone, blocked or failing."""
+    """ok, redirected, paywalled, gone, blocked, failing or unchecked."""
     if check.error_class == "robots-blocked":
         return "blocked"
+    if check.error_class in NOT_A_CHECK:
+        return "unchecked"
     if check.status is None:
         return "failing"
     final = check.final_url or check.requested_url
@@ -97,6 +102,9 @@ def apply_check(
     old = resource.link_state
     new = old
     resource.last_checked_at = now
+    if outcome == "unchecked":  # state and failure count stay as the last real check left them
+        resource.next_due_at = now + refresh
+        return None
     if outcome in ("gone", "failing"):
         kind = "gone" if outcome == "gone" else "network"
         spaced = resource.last_failure_at is None or now - resource.last_failure_at >= DEAD_SPACING
