@@ -92,7 +92,7 @@ class ResourcesSpider(scrapy.Spider):
         store = self.session.store
         chosen: list[str] = []
         if self.source or self.url:
-            importer = Importer(store)
+            importer = Importer(store, now=self.session.now())
             if self.source:
                 report = importer.import_file(Path(self.source))
                 if report.error:
