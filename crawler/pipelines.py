@@ -131,7 +131,7 @@ class RecordPipeline:
         session.writer.write_metadata(
             item.final_url or item.requested_url,
             refers_to=final["record_id"] if final else None,
-            date=session.now(),
+            date=None,  # WARC-Date is always the wall clock, whatever the crawl clock says
             fields=fields,
         )
         session.writer.flush()
