@@ -288,6 +288,12 @@ def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
         click.echo(found.text or "(no text)")
 
 
+from archive.commands import rot  # noqa: E402 - registered on `cli` above
+
+for _command in (rot.history, rot.diff, rot.report, rot.schedule):
+    cli.add_command(_command)
+
+
 def main() -> None:
     cli(prog_name="archive")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -39,5 +40,12 @@ def due_query(
     return query
 
 
-def select_due(session: Session, now: datetime, **filters: object) -> Sequence[Resource]:
-    return session.scalars(due_query(now, **filters)).all()  # type: ignore[arg-type]
+def select_due(session: Session, now: datetime, **filters: Any) -> Sequence[Resource]:
+    return session.scalars(due_query(now, **filters)).all()
+
+
+def due_refs(session: Session, now: datetime, **filters: Any) -> list[tuple[str, str]]:
+    """(resource_id, url) of the due resources: all a crawl needs to start. Building
+    10,000 full ORM objects costs ~0.5 s; these two columns ~0.07 s (bench/due_query.py)."""
+    query = due_query(now, **filters).with_only_columns(Resource.resource_id, Resource.url)
+    return [(rid, url) for rid, url in session.execute(query)]

@@ -133,7 +133,7 @@ def apply_check(
             "blocked": LinkState.BLOCKED,
         }[outcome]
         resource.next_due_at = now + refresh
-    if outcome in ("ok", "redirected") and check.capture_id:
+    if outcome == "ok" and check.capture_id:  # a redirect elsewhere is not a good copy
         resource.last_ok_capture_id = check.capture_id
     if new == old:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -120,3 +121,13 @@ def test_weeks_of_link_rot(site: LocalSite, archive_home: Path, tmp_path: Path) 
     crawl_at(t6 + 4 * DAY + hour)
     assert w.state("/vanish") == "alive"
     assert w.events("/vanish")[-1] == ("dead", "alive")
+
+    # The editors' report: what broke, who cites it, where its last good copy is.
+    done = subprocess.run(
+        [ARCHIVE, "report", "--json"], capture_output=True, text=True, check=True, timeout=60
+    )
+    rows = {row["url"].removeprefix(site.url("/")[:-1]): row for row in json.loads(done.stdout)}
+    assert set(rows) == {"/removed", "/moved"}
+    assert rows["/removed"]["state"] == "gone" and rows["/removed"]["last_good_capture"] is None
+    assert rows["/moved"]["state"] == "redirected"
+    assert rows["/moved"]["final_url"] == site.url("/")

@@ -13,7 +13,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import select
 from twisted.python.failure import Failure
 
-from archive.due import due_query
+from archive.due import due_refs
 from archive.importer import Importer
 from archive.models import Resource
 from crawler.errors import classify
@@ -116,14 +116,14 @@ class ResourcesSpider(scrapy.Spider):
                 rows = {r.resource_id: r.url for r in found}
                 items = list(rows.items())
                 return items[: self.limit] if self.limit else items
-            query = due_query(
+            return due_refs(
+                s,
                 self.session.now(),
                 limit=self.limit,
                 type_=self.type,
                 host=self.host,
                 everything=self.everything,
             )
-            return [(r.resource_id, r.url) for r in s.scalars(query)]
 
     def parse(self, response: Response) -> Iterator[FetchItem]:
         yield self._item(response.request, response)
