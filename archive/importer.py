@@ -22,7 +22,7 @@ from archive.models import Resource
 from archive.sources import MalformedFile, Row, read_rows
 from archive.urls import BadURL, check_url, host_of, url_key
 
-_CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id"}
+_CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days"}
 _CHUNK = 500
 
 
@@ -108,6 +108,17 @@ def validate(row: Row) -> Entry:
     for key in ("tags", "cited_by"):
         if key in data:
             fields[key] = _string_list(data[key], key)
+    if data.get("refresh_days") not in (None, ""):
+        days = data["refresh_days"]
+        if isinstance(days, bool) or not isinstance(days, int | float | str):
+            raise ValueError("refresh_days must be a number of days")
+        try:
+            seconds = round(float(days) * 86400)
+        except ValueError:
+            raise ValueError(f"refresh_days {days!r} is not a number of days") from None
+        if not 3600 <= seconds <= 3650 * 86400:
+            raise ValueError("refresh_days must be between 1 hour and 10 years")
+        fields["refresh_seconds"] = seconds
     meta = {str(k): _jsonable(v) for k, v in data.items() if k not in _CORE}
     return Entry(row.line, rid, url, fields, stable_id and str(stable_id), meta)
 
@@ -253,6 +264,7 @@ class Importer:
             type=fields.get("type"),
             tags=fields.get("tags", []),
             cited_by=_union(None, fields.get("cited_by")),
+            refresh_seconds=fields.get("refresh_seconds"),
             meta=entry.meta,
             link_state="unknown",
             consecutive_failures=0,
@@ -272,7 +284,7 @@ class Importer:
         changes: dict[str, Any] = {}
         if entry.url != res.url:  # an edited URL keeps its ids
             changes.update(url=entry.url, url_key=_safe_key(entry.url), host=host_of(entry.url))
-        for key in ("title", "type", "tags"):
+        for key in ("title", "type", "tags", "refresh_seconds"):
             if key in entry.fields and entry.fields[key] != getattr(res, key):
                 changes[key] = entry.fields[key]
         cited = _union(res.cited_by, entry.fields.get("cited_by"))

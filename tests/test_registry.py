@@ -100,6 +100,16 @@ def test_cited_by_accumulates_and_unknown_fields_are_kept(store: Store, tmp_path
     assert res.meta == {"key_points": ["x"], "custom": 7}
 
 
+def test_refresh_interval_per_resource(store: Store, tmp_path: Path) -> None:
+    path = write(tmp_path, "r.yaml", "- url: https://x.org/weekly\n  refresh_days: 7\n")
+    Importer(store).import_file(path)
+    res = get(store, ids.resource_id_for("https://x.org/weekly"))
+    assert res.refresh_seconds == 7 * 86400 and "refresh_days" not in res.meta
+    path.write_text("- url: https://x.org/weekly\n  refresh_days: 1.5\n")
+    assert Importer(store).import_file(path).updated == 1
+    assert get(store, res.resource_id).refresh_seconds == 129600
+
+
 def test_url_edit_keeps_ids(store: Store, tmp_path: Path) -> None:
     Importer(store).import_file(write(tmp_path, "a.yaml", "- id: abc\n  url: https://x.org/old\n"))
     sid = get(store, "abc").stable_id
@@ -126,6 +136,8 @@ BAD_ROWS = [
     ("- url: https://x.org/ok\n  id: 'bad id!'\n", "not a valid id"),
     ("- url: https://x.org/ok\n  stable_id: nope\n", "does not look like sid_"),
     ("- url: https://x.org/ok\n  tags: {a: 1}\n", "tags must be a list"),
+    ("- url: https://x.org/ok\n  refresh_days: soon\n", "not a number of days"),
+    ("- url: https://x.org/ok\n  refresh_days: 0\n", "between 1 hour and 10 years"),
 ]
 
 
