@@ -52,6 +52,23 @@ class Preview:
         }
 
 
+def extract_preview(body: bytes, content_type: str | None, url: str | None) -> Preview:
+    """The preview of a response body (decoded of its Content-Encoding)."""
+    from archive.extract import extract
+
+    found = extract(body, content_type, url)
+    return Preview(
+        page_title=found.title,
+        author=found.author,
+        published_date=found.published_date,
+        language=found.language,
+        description=found.description,
+        canonical_url=found.canonical_url,
+        full_text=found.text,
+        extractor=f"{found.extractor}/{found.extractor_version}",
+    )
+
+
 @dataclass
 class FetchOutcome:
     """Everything the crawler learned about one fetch attempt of one resource."""

@@ -7,8 +7,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from archive.captures import FetchOutcome, Preview
-from archive.extract import extract
+from archive.captures import FetchOutcome, Preview, extract_preview
 from crawler.items import FetchItem
 from crawler.session import ArchiveSession
 
@@ -18,17 +17,7 @@ logger = logging.getLogger(__name__)
 def preview_of(item: FetchItem) -> Preview | None:
     if item.body is None:
         return None
-    found = extract(item.body, item.content_type, item.final_url)
-    return Preview(
-        page_title=found.title,
-        author=found.author,
-        published_date=found.published_date,
-        language=found.language,
-        description=found.description,
-        canonical_url=found.canonical_url,
-        full_text=found.text,
-        extractor=f"{found.extractor}/{found.extractor_version}",
-    )
+    return extract_preview(item.body, item.content_type, item.final_url)
 
 
 class RecordPipeline:

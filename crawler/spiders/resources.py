@@ -126,35 +126,27 @@ class ResourcesSpider(scrapy.Spider):
             )
 
     def parse(self, response: Response) -> Iterator[FetchItem]:
-        yield self._item(response.request, response)
+        yield self._item(response.request, response=response)
 
     def failed(self, failure: Failure) -> Iterator[FetchItem]:
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(HttpError):  # a 4xx/5xx answer is an outcome, not an error
-            yield self._item(request, failure.value.response)
+            yield self._item(request, response=failure.value.response)
             return
         error_class, message = classify(failure)
-        yield FetchItem(
+        yield self._item(request, error_class=error_class, error_message=message)
+
+    def _item(self, request: Any, response: Response | None = None, **error: str) -> FetchItem:
+        item = FetchItem(
             resource_id=request.meta["resource_id"],
             requested_url=request.meta.get("redirect_urls", [request.url])[0],
             started_at=request.meta["started_at"],
             duration_ms=_elapsed_ms(request),
             hops=request.meta.get(HOPS, []),
             final_url=request.url,
-            error_class=error_class,
-            error_message=message,
+            **error,
         )
-
-    def _item(self, request: Any, response: Response) -> FetchItem:
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        return FetchItem(
-            resource_id=request.meta["resource_id"],
-            requested_url=request.meta.get("redirect_urls", [request.url])[0],
-            started_at=request.meta["started_at"],
-            duration_ms=_elapsed_ms(request),
-            hops=request.meta.get(HOPS, []),
-            final_url=response.url,
-            status=response.status,
-            content_type=content_type,
-            body=response.body,
-        )
+        if response is not None:
+            item.final_url, item.status, item.body = response.url, response.status, response.body
+            item.content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        return item
