@@ -13,7 +13,7 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
 
-from archive.extract import rules
+from archive.extract import render, rules
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _PARSER = HTMLParser(
@@ -41,25 +41,56 @@ def _token_words(token: str) -> tuple[str, ...]:
     return tuple(w for w in _SPLIT.split(_CAMEL.sub("-", token).lower()) if w)
 
 
-_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
-for _pattern in rules.BOILERPLATE_WORDS:
-    _BY_FIRST.setdefault(_pattern[0], []).append(_pattern)
+def _index(patterns: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, ...]]]:
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for pattern in patterns:
+        by_first.setdefault(pattern[0], []).append(pattern)
+    return by_first
 
 
-@lru_cache(maxsize=8192)
-def boilerplate_name(value: str) -> bool:
-    """Whether a class or id value names boilerplate (``rules.BOILERPLATE_WORDS``)."""
+_LINK_LIST = _index(rules.LINK_LIST_WORDS)
+_BANNER = _index(rules.BANNER_WORDS)
+_CONTENT = _index(rules.CONTENT_WORDS)
+
+
+def _matches(
+    value: str, by_first: dict[str, list[tuple[str, ...]]], stems: tuple[str, ...]
+) -> bool:
     for token in value.split():
         words = _token_words(token)
         if not words or words[0] in rules.MODIFIER_PREFIXES:
             continue
         for i, word in enumerate(words):
-            if word not in rules.STEM_EXCEPTIONS and word.startswith(rules.BOILERPLATE_STEMS):
+            if stems and word.startswith(stems) and word not in rules.STEM_EXCEPTIONS:
                 return True
-            for pattern in _BY_FIRST.get(word, ()):
+            for pattern in by_first.get(word, ()):
                 if words[i : i + len(pattern)] == pattern:
                     return True
     return False
+
+
+@lru_cache(maxsize=8192)
+def boilerplate_name(value: str) -> str | None:
+    """``"banner"``, ``"links"`` or None: what kind of boilerplate a class or id value names."""
+    if _matches(value, _BANNER, rules.BANNER_STEMS):
+        return "banner"
+    if _matches(value, _LINK_LIST, rules.LINK_LIST_STEMS):
+        return "links"
+    return None
+
+
+@lru_cache(maxsize=8192)
+def content_name(value: str) -> bool:
+    """Whether a class or id value names a main-content container (``rules.CONTENT_WORDS``)."""
+    return _matches(value, _CONTENT, ())
+
+
+def _text_length(el: HtmlElement) -> int:
+    return sum(len(t.strip()) for t in el.itertext())
+
+
+def _link_length(el: HtmlElement) -> int:
+    return sum(_text_length(a) for a in el.iter("a"))
 
 
 def is_hidden(el: HtmlElement) -> bool:
@@ -70,7 +101,21 @@ def is_hidden(el: HtmlElement) -> bool:
     if style and rules.HIDDEN_STYLE.search(style):
         return True
     classes = attrib.get("class")
-    return bool(classes) and not rules.HIDDEN_CLASSES.isdisjoint(classes.lower().split())
+    if not classes:
+        return False
+    tokens = classes.lower().split()
+    if rules.HIDDEN_CLASSES.isdisjoint(tokens):
+        return False
+    # utility CSS: "hidden md:block" is hidden on phones only
+    return not any(rules.RESPONSIVE_SHOW.match(token) for token in tokens)
+
+
+def _keep_hidden(el: HtmlElement) -> bool:
+    """Hidden text that is still the page's content: prose that scripts reveal (React streaming
+    placeholders, "read more" and tab panels). Menus and modals hidden the same way are links
+    or short."""
+    length = _text_length(el)
+    return length >= rules.HIDDEN_PROSE_CHARS and _link_length(el) < 0.3 * length
 
 
 def _inside(el: HtmlElement, tags: frozenset[str]) -> bool:
@@ -80,17 +125,23 @@ def _inside(el: HtmlElement, tags: frozenset[str]) -> bool:
 _ARTICLE_LIKE = frozenset({"article", "main"})
 
 
-def _is_chrome(el: HtmlElement) -> bool:
+def _chrome_kind(el: HtmlElement) -> str | None:
     tag = el.tag
     if tag in rules.CHROME_TAGS:
-        return True
-    role = el.get("role")
-    if role and role.lower() in rules.CHROME_ROLES:
-        return True
+        return "links"
+    role = (el.get("role") or "").lower()
+    if role in rules.CHROME_ROLES:
+        return "banner" if role in rules.BANNER_ROLES else "links"
+    if tag == "footer" and not _inside(el, _ARTICLE_LIKE):
+        return "banner"
     if tag == "footer":
-        return True
+        return "links"
     # a page header holds the logo and menus; an article's header its headline
-    return tag == "header" and not _inside(el, _ARTICLE_LIKE)
+    if tag == "header" and not _inside(el, _ARTICLE_LIKE):
+        return "links"
+    if tag == "form":
+        return "banner"
+    return None
 
 
 def _drop(el: HtmlElement) -> None:
@@ -99,14 +150,13 @@ def _drop(el: HtmlElement) -> None:
         el.drop_tree()
 
 
-def _text_length(el: HtmlElement) -> int:
-    return sum(len(t.strip()) for t in el.itertext())
-
-
 def unwrap_noscript(doc: HtmlElement) -> None:
     """Keep a <noscript> that holds a page (JS-off rendering), drop the 'enable JS' notices."""
     for el in list(doc.iter("noscript")):
-        if len(el) and _text_length(el) > 200:
+        if sum(_text_length(child) for child in el) > 200:
+            # the parser leaves markup it could not place as raw text (tracking pixels)
+            if el.text and "<" in el.text:
+                el.text = None
             el.drop_tag()
         else:
             _drop(el)
@@ -115,32 +165,65 @@ def unwrap_noscript(doc: HtmlElement) -> None:
 def strip_unreadable(doc: HtmlElement) -> None:
     """Remove elements without readable text and hidden elements."""
     doomed = []
+    unwrapped = []
     stack = [doc]
     while stack:
         el = stack.pop()
         for child in el:
             tag = child.tag
-            if not isinstance(tag, str) or tag in rules.DROP_TAGS or is_hidden(child):
+            if not isinstance(tag, str):
+                doomed.append(child)
+            elif tag in rules.DROP_TAGS:
+                # an unclosed <button> makes the parser put the rest of the page inside it
+                if tag in rules.UNCLOSED_TAGS and _text_length(child) > 200:
+                    unwrapped.append(child)
+                    stack.append(child)
+                else:
+                    doomed.append(child)
+            elif is_hidden(child) and not _keep_hidden(child):
                 doomed.append(child)
             else:
                 stack.append(child)
     for el in doomed:
         _drop(el)
+    for el in unwrapped:
+        el.drop_tag()
+
+
+def prose_by_element(root: HtmlElement) -> dict[HtmlElement, int]:
+    """Characters of paragraph-like text under each element: the mass of the page's prose."""
+    prose: dict[HtmlElement, int] = {}
+    for block in render.blocks(root):
+        length = len(block.text) - block.link_chars
+        if length < rules.PROSE_MIN_CHARS or block.element is None:
+            continue
+        for el in (block.element, *block.element.iterancestors()):
+            prose[el] = prose.get(el, 0) + length
+    return prose
 
 
 def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
-    """Remove site chrome and class/id-named boilerplate, sparing big content wrappers."""
+    """Remove site chrome and class/id-named boilerplate, sparing the wrappers of the content.
+
+    A class such as "and-w-sidebar" or "page-with-nav" can sit on the element that wraps the
+    whole article [test: cbs_menu]; an element holding most of the page's text or prose is
+    therefore never removed on its name alone.
+    """
     body = doc.find("body")
     root = body if body is not None else doc
-    total = max(1, _text_length(root))
-    limit = rules.MAX_REMOVED_SHARE * total
+    text_limit = rules.MAX_REMOVED_SHARE * max(1, _text_length(root))
+    prose = prose_by_element(root)
+    prose_limit = rules.MAX_REMOVED_SHARE * max(rules.PROSE_MIN_CHARS, prose.get(root, 0))
     doomed = []
     stack = [root]
     while stack:
         el = stack.pop()
         for child in el:
-            if _is_boilerplate(child, keep_comments) and (
-                child.tag not in rules.PROTECTED_TAGS and _text_length(child) < limit
+            if (
+                child.tag not in rules.PROTECTED_TAGS
+                and prose.get(child, 0) < prose_limit
+                and _is_boilerplate(child, keep_comments)
+                and _text_length(child) < text_limit
             ):
                 doomed.append(child)
             else:
@@ -150,12 +233,19 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
 
 
 def _is_boilerplate(el: HtmlElement, keep_comments: bool) -> bool:
-    if _is_chrome(el):
-        return True
-    for attr in ("class", "id"):
-        value = el.get(attr)
-        if value and boilerplate_name(value):
-            if keep_comments and "comment" in value.lower():
-                continue
-            return True
-    return False
+    kind = _chrome_kind(el)
+    if kind is None:
+        for attr in ("class", "id"):
+            value = el.get(attr)
+            if value and (kind := boilerplate_name(value)):
+                if keep_comments and "comment" in value.lower():
+                    kind = None
+                    continue
+                break
+    if kind != "links":
+        return kind is not None
+    length = _text_length(el)
+    links = _link_length(el)
+    return (
+        links >= rules.LINK_LIST_MIN_DENSITY * length or length - links < rules.LINK_LIST_MAX_TEXT
+    )

@@ -73,6 +73,9 @@ CHROME_ROLES = frozenset(
     }
 )
 
+# Roles whose content is never the page's text, whatever its link density.
+BANNER_ROLES = frozenset({"contentinfo", "dialog", "alertdialog", "search"})
+
 # --- hidden elements ---------------------------------------------------------------------------
 
 # A browser shows none of these; pages carry mobile menus, modal copies and tracking text in them.
@@ -99,12 +102,90 @@ HIDDEN_CLASSES = frozenset(
     }
 )
 
+# Utility-CSS classes that show an element from some screen width on ("md:block",
+# "lg:flex", "xl1400:grid"): with one of them, a "hidden" class only hides it on phones.
+RESPONSIVE_SHOW = re.compile(
+    r"^[a-z0-9]+:(?:block|flex|grid|inline|inline-block|inline-flex|table|contents)$"
+)
+# Hidden elements with this much text (and few links) are kept: content revealed by scripts.
+HIDDEN_PROSE_CHARS = 1000
+# Form controls whose end tag is often missing, making the parser nest the page inside them.
+UNCLOSED_TAGS = frozenset({"button", "select", "textarea", "label"})
+
 # --- boilerplate by class or id ----------------------------------------------------------------
 
 # Matched against each class token and the id, split into words at "-", "_" and camelCase, so
 # "cookie-banner", "cookieBanner" and "cookie_banner" all read ["cookie", "banner"]. A word
 # list matches when all its words appear in order, adjacent, in one token.
-BOILERPLATE_WORDS: tuple[tuple[str, ...], ...] = (
+#
+# Link lists: menus, breadcrumbs, share bars, related-article lists, tag clouds. These names
+# also turn up on content ("content-nav-section" around each section of a guide), so a match
+# only counts on an element that reads like a link list: mostly links, or little text.
+LINK_LIST_WORDS: tuple[tuple[str, ...], ...] = (
+    # navigation and menus [test: cbs_menu]
+    ("nav",),
+    ("navbar",),
+    ("navigation",),
+    ("menu",),
+    ("megamenu",),
+    ("breadcrumb",),
+    ("breadcrumbs",),
+    ("skip", "link"),
+    ("skip", "links"),
+    ("toolbar",),
+    ("masthead",),
+    ("site", "header"),
+    ("global", "header"),
+    ("site", "footer"),
+    ("global", "footer"),
+    ("footer",),
+    ("sitemap",),
+    # sharing and social
+    ("share",),
+    ("sharing",),
+    ("social",),
+    ("addthis",),
+    ("sharethis",),
+    # related, recommended and popular lists
+    ("related",),
+    ("recommended",),
+    ("recommendations",),
+    ("more", "stories"),
+    ("most", "popular"),
+    ("trending",),
+    ("read", "next"),
+    ("up", "next"),
+    ("you", "may", "like"),
+    ("also", "like"),
+    ("recent",),
+    # side columns, tag lists
+    ("sidebar",),
+    ("side", "bar"),
+    ("widget", "area"),
+    ("rail",),
+    ("tags",),
+    ("tag", "list"),
+    ("post", "tags"),
+    ("entry", "tags"),
+)
+LINK_LIST_STEMS: tuple[str, ...] = (
+    "share",
+    "social",
+    "related",
+    "breadcrumb",
+    "sidebar",
+    "footer",
+    "navbar",
+    "navigation",
+    "recommend",
+)
+# An element named like a link list is removed when this share of its text is link text, or
+# when it has less non-link text than this.
+LINK_LIST_MIN_DENSITY = 0.3
+LINK_LIST_MAX_TEXT = 300
+
+# Banners and boxes: boilerplate whatever their link density.
+BANNER_WORDS: tuple[tuple[str, ...], ...] = (
     # consent and cookie banners [test: cookie_banner]
     ("cookie",),
     ("cookies",),
@@ -115,33 +196,6 @@ BOILERPLATE_WORDS: tuple[tuple[str, ...], ...] = (
     ("privacy", "banner"),
     ("cc", "banner"),
     ("cc", "window"),
-    # navigation and menus [test: cbs_menu]
-    ("nav",),
-    ("navbar",),
-    ("navigation",),
-    ("menu",),
-    ("megamenu",),
-    ("mega", "menu"),
-    ("breadcrumb",),
-    ("breadcrumbs",),
-    ("skip", "link"),
-    ("skip", "links"),
-    ("toolbar",),
-    ("masthead",),
-    ("site", "header"),
-    ("global", "header"),
-    ("page", "header", "nav"),
-    ("site", "footer"),
-    ("global", "footer"),
-    ("footer",),
-    ("sitemap",),
-    # sharing and social
-    ("share",),
-    ("sharing",),
-    ("sharebar",),
-    ("social",),
-    ("addthis",),
-    ("sharethis",),
     # newsletters, sign-up boxes, paywall prompts
     ("newsletter",),
     ("subscribe",),
@@ -151,20 +205,9 @@ BOILERPLATE_WORDS: tuple[tuple[str, ...], ...] = (
     ("paywall",),
     ("registration", "wall"),
     ("upsell",),
-    # related, recommended and popular lists
-    ("related",),
-    ("recommended",),
-    ("recommendations",),
-    ("more", "stories"),
-    ("most", "popular"),
-    ("trending",),
-    ("read", "next"),
-    ("up", "next"),
     ("outbrain",),
     ("taboola",),
-    ("you", "may", "like"),
-    ("also", "like"),
-    # comments (forum pages keep theirs: see FORUM_POST)
+    # comments (forum threads keep theirs: content.is_forum)
     ("comments",),
     ("comment", "list"),
     ("comment", "respond"),
@@ -182,45 +225,36 @@ BOILERPLATE_WORDS: tuple[tuple[str, ...], ...] = (
     ("lightbox",),
     ("offcanvas",),
     ("off", "canvas"),
-    # side columns
-    ("sidebar",),
-    ("side", "bar"),
-    ("widget", "area"),
-    ("rail",),
-    # author boxes and tag lists at the end of articles
+    # author boxes after the article, photo credits
+    # the end matter of articles: references, disclaimers, affiliate disclosures
+    ("footnote",),
+    ("footnotes",),
+    ("disclaimer",),
+    ("disclosure",),
+    ("bio",),
+    # the poster's badge on forum posts: titles, post counts, join dates, signatures
+    ("signature",),
+    ("user", "extras"),
+    ("user", "title"),
+    ("user", "stats"),
+    ("flair",),
     ("author", "bio"),
     ("author", "box"),
     ("about", "author"),
-    ("tags",),
-    ("tag", "list"),
-    ("post", "tags"),
-    ("entry", "tags"),
-    # print and accessibility helpers
-    ("print", "only"),
-    # photo captions and credits: rarely part of the text a reader cites
     ("credit",),
+    ("print", "only"),
 )
-
 # Word stems matched at the start of a word, for compounds written without a separator
-# ("commentlist", "sharebar", "socialicons", "relatedposts"). "commentary" is prose, not comments.
-BOILERPLATE_STEMS: tuple[str, ...] = (
+# ("commentlist", "socialicons", "relatedposts"). "commentary" is prose, not comments.
+BANNER_STEMS: tuple[str, ...] = (
     "comment",
-    "share",
-    "social",
     "newsletter",
     "cookie",
-    "related",
-    "breadcrumb",
-    "sidebar",
-    "footer",
-    "navbar",
-    "navigation",
     "subscribe",
     "advert",
     "sponsor",
     "popup",
     "modal",
-    "recommend",
     "consent",
 )
 STEM_EXCEPTIONS = frozenset({"commentary", "commentaries", "commentator", "shared", "socialism"})
@@ -231,6 +265,10 @@ MODIFIER_PREFIXES = frozenset({"has", "with", "no", "without", "is", "show", "en
 
 # Containers the cleaning never removes whole, whatever their class says ("body.has-sidebar").
 PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
+
+# The length from which a block's text (links excluded) counts as prose rather than a label,
+# menu item or byline: used to protect the article's wrappers and to find the article.
+PROSE_MIN_CHARS = 100
 
 # A class/id match is not trusted when the element holds this share of the page's text: a
 # layout wrapper named "page-with-sidebar" or "ad-free-layout" is not boilerplate.
@@ -304,3 +342,36 @@ AUTHOR_XPATHS = (
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]",
 )
 BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door)\s+", re.I)
+
+# --- main content containers -------------------------------------------------------------------
+
+# Class/id word sequences (same matching as BOILERPLATE_WORDS) that name the article body in
+# common CMS themes: WordPress "entry-content", news "article-body"/"story-body", blogs
+# "post-content". itemprop="articleBody" (schema.org microdata) counts as well.
+CONTENT_WORDS: tuple[tuple[str, ...], ...] = (
+    ("article", "body"),
+    ("articlebody",),
+    ("article", "content"),
+    ("article", "text"),
+    ("articletext",),
+    ("entry", "content"),
+    ("entry", "body"),
+    ("post", "content"),
+    ("post", "body"),
+    ("post", "text"),
+    ("post", "entry"),
+    ("story", "body"),
+    ("story", "content"),
+    ("story", "text"),
+    ("body", "text"),
+    ("content", "body"),
+    ("blog", "content"),
+    ("blog", "post", "content"),
+    ("single", "content"),
+    ("rich", "text"),
+    ("field", "body"),
+    ("text", "content"),
+)
+# A named container is trusted when it holds this share of the page's prose.
+NAMED_CONTENT_SHARE = 0.3
+CONTENT_ITEMPROPS = frozenset({"articleBody", "text", "reviewBody", "description"})
