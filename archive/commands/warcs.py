@@ -1,0 +1,215 @@
+"""``verify``, ``reindex`` and ``cat``: the WARC files against the store, the store from
+the WARC files, and one capture's record as stored."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import Capture
+from archive.warc import Locator
+
+if TYPE_CHECKING:  # archive.cli imports this module to register its commands
+    from archive.cli import Context
+
+#: Findings of one kind shown in text output; --json has them all.
+SHOWN_PER_KIND = 20
+STAGES = {"read": "reading WARC files", "rebuild": "rebuilding captures", "captures": "rows"}
+
+
+class Progress:
+    """Progress on stderr: one line rewritten in place on a terminal; in a log (cron),
+    a line every few seconds and one when a stage ends."""
+
+    def __init__(self, interval: float = 5.0) -> None:
+        self.tty = sys.stderr.isatty()
+        self.interval = 0.1 if self.tty else interval
+        self.last = 0.0
+        self.open_line = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done != total and now - self.last < self.interval:
+            return
+        self.last = now
+        line = f"{STAGES.get(stage, stage)}: {done}/{total}"
+        if self.tty:
+            click.echo(f"\r{line}\x1b[K", err=True, nl=done == total)
+            self.open_line = done != total
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.open_line:
+            click.echo(err=True)
+            self.open_line = False
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_obj
+def verify(ctx: Context, as_json: bool) -> None:
+    """Check the WARC files against the store.
+
+    Every row's locator must hold its complete record, every file must read to its end
+    with sound digests, and every capture a file describes must have a row. Exits 0 when
+    all is consistent, 1 on any problem; notes (a running crawl's open file, exchanges a
+    killed crawl left without a capture) do not fail the check.
+    """
+    from archive.verify import verify as check
+
+    progress = Progress()
+    try:
+        report = check(ctx.store, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=1))
+    else:
+        shown: dict[str, int] = {}
+        for finding in report.findings:
+            shown[finding.kind] = shown.get(finding.kind, 0) + 1
+            if shown[finding.kind] <= SHOWN_PER_KIND:
+                label = "problem" if finding.problem else "note"
+                click.echo(f"{label}: {finding.kind}: {finding.message}")
+        for kind, count in sorted(shown.items()):
+            if count > SHOWN_PER_KIND:
+                click.echo(f"... and {count - SHOWN_PER_KIND} more {kind} (see --json)")
+        click.echo(report.summary())
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Count what would be rebuilt; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_obj
+def reindex(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Rebuild capture rows, previews and link states from the WARC files alone.
+
+    Captures already in the store are left alone, so running it twice adds nothing.
+    Abandoned .open files are repaired first. Exits 0 when every file was read, 1 when
+    some could not be (their captures are missing), 75 while a crawl holds the store.
+    """
+    from archive.locks import Busy, crawl_lock
+    from archive.reindex import reindex as rebuild
+
+    progress = Progress()
+    try:
+        if dry_run:
+            report = rebuild(ctx.store, dry_run=True, progress=progress)
+        else:
+            # A crawl writing meanwhile would race the rows being rebuilt.
+            with crawl_lock(ctx.config.home):
+                report = rebuild(ctx.store, progress=progress)
+    except Busy as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(75)
+    finally:
+        progress.close()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=1))
+    else:
+        for repair in report.repairs:
+            click.echo(f"repaired {repair.path.name}: {repair.action}", err=True)
+        why = "a dry run repairs nothing" if dry_run else "in use by a crawl, or damaged"
+        for path in report.open_files:
+            click.echo(f"warning: {path.name} not read ({why})", err=True)
+        for path, problem in report.unreadable:
+            click.echo(f"error: {path.name}: {problem}", err=True)
+        previews = report.previews
+        if previews.differs or previews.from_metadata:
+            click.echo(
+                f"previews: {previews.extracted} extracted again, {previews.differs} differ "
+                f"from the crawl's, {previews.from_metadata} from metadata records only",
+                err=True,
+            )
+        if report.missing_hops:
+            click.echo(f"warning: {report.missing_hops} redirect hops not found", err=True)
+        click.echo(report.summary())
+    sys.exit(1 if report.unreadable else 0)
+
+
+@click.command()
+@click.argument("capture_id")
+@click.option("--headers", "part", flag_value="headers", help="Only the WARC and HTTP headers.")
+@click.option("--payload", "part", flag_value="payload", help="Only the decoded payload.")
+@click.option("--raw", "part", flag_value="raw", help="The WARC record exactly as stored.")
+@click.pass_obj
+def cat(ctx: Context, capture_id: str, part: str | None) -> None:
+    """Print a capture's record from its WARC file.
+
+    By default the HTTP headers and the payload with its Content-Encoding undone (for
+    a revisit, the payload of the capture it repeats).
+    """
+    from archive.reindex import READ_ERRORS, decoded_payload, open_stored, raw_record
+
+    directory = ctx.config.warc_dir
+    with ctx.store.session() as session:
+        capture = session.get(Capture, capture_id)
+        if capture is None:
+            raise click.ClickException(f"no capture {capture_id}")
+        locator = _locator(capture)
+        if locator is None and capture.warc_record_id:
+            raise click.ClickException(
+                f"capture {capture_id}: its record {capture.warc_record_id} is in no WARC file"
+            )
+        if locator is None:
+            why = f"{capture.error_class}: {capture.error_message}" if capture.error_class else ""
+            raise click.ClickException(
+                f"capture {capture_id} has no WARC record: the fetch failed"
+                + (f" ({why})" if why else "")
+            )
+        original = _original(session, capture) if capture.is_revisit else None
+    if capture.is_revisit and original is None and part in (None, "payload"):
+        raise click.ClickException(
+            f"capture {capture_id} is a revisit of a record the store does not know"
+        )
+    # click.echo writes bytes to the binary stdout as they are.
+    out = functools.partial(click.echo, nl=False)
+    try:
+        if part == "raw":
+            for chunk in raw_record(directory, locator):
+                out(chunk)
+            return
+        with open_stored(directory, locator) as stored:
+            if part == "headers":
+                out(stored.warc_head + stored.http_head)
+                return
+            headers = stored.http_headers
+            if part is None:
+                out(stored.http_head)
+            if original is not None:
+                with open_stored(directory, original) as source:
+                    body = source.payload.read()
+            else:
+                body = stored.payload.read()
+        try:
+            body = decoded_payload(body, headers)
+        except Exception as exc:  # noqa: BLE001 - a payload that will not decode is still shown
+            click.echo(f"warning: payload shown as stored, it does not decode: {exc}", err=True)
+        out(body)
+    except READ_ERRORS as exc:  # a missing or damaged file: `archive verify` says more
+        raise click.ClickException(f"cannot read the record of {capture_id}: {exc}") from exc
+
+
+def _locator(capture: Capture) -> Locator | None:
+    if not (capture.warc_file and capture.warc_record_id) or capture.warc_offset is None:
+        return None
+    return Locator(capture.warc_file, capture.warc_offset, capture.warc_length or 0)
+
+
+def _original(session: Session, capture: Capture) -> Locator | None:
+    """Where the payload a revisit repeats is stored."""
+    source = session.get(Capture, capture.revisit_of) if capture.revisit_of else None
+    if source is None:
+        refers_to = (capture.redirect_chain or [{}])[-1].get("revisit_of_record")
+        if refers_to:
+            source = session.scalar(select(Capture).where(Capture.warc_record_id == refers_to))
+    return _locator(source) if source is not None else None
