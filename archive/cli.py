@@ -288,9 +288,17 @@ def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
         click.echo(found.text or "(no text)")
 
 
-from archive.commands import rot  # noqa: E402 - registered on `cli` above
+from archive.commands import rot, warcs  # noqa: E402 - registered on `cli` above
 
-for _command in (rot.history, rot.diff, rot.report, rot.schedule):
+for _command in (
+    rot.history,
+    rot.diff,
+    rot.report,
+    rot.schedule,
+    warcs.cat,
+    warcs.verify,
+    warcs.reindex,
+):
     cli.add_command(_command)
 
 

@@ -227,7 +227,8 @@ class WarcCaptureMiddleware:
             "truncated": bool(truncated),
         }
         request.meta.setdefault(HOPS, []).append(hop)
-        return response
+        # Downstream (decompression, extraction) sees exactly the bytes the WARC holds.
+        return response.replace(body=body) if truncated else response
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):

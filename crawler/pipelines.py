@@ -102,18 +102,30 @@ class RecordPipeline:
             outcome.preview = preview_of(item)
         except Exception:  # a page we cannot read is data, not a failed run: keep the capture
             logger.warning("preview extraction failed for %s", item.final_url, exc_info=True)
+        # Everything the capture row holds except the preview's full text, so that
+        # `archive reindex` can rebuild the row even if the response record were lost.
         fields: dict[str, Any] = {
             "resource_id": item.resource_id,
             "stable_id": stable_id,
             "capture_id": capture_id,
+            "job_id": session.job_id,
             "requested_url": item.requested_url,
             "final_url": item.final_url,
             "http_status": item.status,
+            "content_type": item.content_type,
             "redirect_chain": [h["url"] for h in item.hops],
+            "hops": item.hops,
+            "payload_length": outcome.payload_length,
+            "payload_digest": outcome.payload_digest,
+            "truncated": outcome.truncated,
+            "is_revisit": outcome.is_revisit,
+            "revisit_of": outcome.revisit_of,
+            "warc_date": outcome.warc_date,
             "error_class": item.error_class,
             "error_message": item.error_message,
             "fetched_at": item.started_at.isoformat(),
             "duration_ms": outcome.duration_ms,
+            "fetch_method": "scrapy",
         }
         if outcome.preview is not None:
             fields["preview"] = self.preview_fields(session, outcome)

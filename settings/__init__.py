@@ -44,6 +44,13 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_MAXSIZE = 1024 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 COOKIES_ENABLED = True
+# Scrapy advertises "br" whenever a `brotli` module imports, but pywb's brotlipy
+# provides one with another API, and every br response would then fail to decode.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # a crawler of cited pages opens no control port
 LOG_LEVEL = "INFO"
