@@ -140,22 +140,9 @@ def previous_text_capture(session: Session, resource_id: str, before: datetime) 
     )
 
 
-def record_capture(
-    session: Session,
-    outcome: FetchOutcome,
-    *,
-    refresh_days: float,
-    refresh_by_type: dict[str, float] | None = None,
-    now: datetime | None = None,
-) -> Capture:
-    """Insert the capture row and apply it to the resource's link state and due time."""
-    resource = session.get(Resource, outcome.resource_id)
-    if resource is None:
-        raise LookupError(
-            f"capture {outcome.capture_id} names unknown resource {outcome.resource_id}"
-        )
-    fields = {k: v for k, v in vars(outcome).items() if k != "preview"}
-    capture = Capture(**fields)
+def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
+    """Insert the capture row with its preview and change flag (link state untouched)."""
+    capture = Capture(**{k: v for k, v in vars(outcome).items() if k != "preview"})
     preview = outcome.preview
     if preview is not None and preview.full_text:
         text = clip(preview.full_text, FULL_TEXT_MAX)
@@ -163,7 +150,7 @@ def record_capture(
         capture.full_text_preview = clip(text, PREVIEW_MAX)
         capture.content_length = len(text)
         capture.content_hash = text_hash(text)
-        previous = previous_text_capture(session, resource.resource_id, outcome.fetched_at)
+        previous = previous_text_capture(session, outcome.resource_id, outcome.fetched_at)
         if previous is not None:
             capture.text_changed = previous.content_hash != capture.content_hash
             capture.change_size = (
@@ -182,7 +169,25 @@ def record_capture(
             setattr(capture, name, getattr(preview, name))
         capture.fetch_method = "scrapy"
     session.add(capture)
-    session.flush()
+    session.flush()  # a later capture's text_changed compares with this one
+    return capture
+
+
+def record_capture(
+    session: Session,
+    outcome: FetchOutcome,
+    *,
+    refresh_days: float,
+    refresh_by_type: dict[str, float] | None = None,
+    now: datetime | None = None,
+) -> Capture:
+    """Insert the capture row and apply it to the resource's link state and due time."""
+    resource = session.get(Resource, outcome.resource_id)
+    if resource is None:
+        raise LookupError(
+            f"capture {outcome.capture_id} names unknown resource {outcome.resource_id}"
+        )
+    capture = capture_row(session, outcome)
     check = Check(
         requested_url=outcome.requested_url,
         final_url=outcome.final_url,

@@ -40,17 +40,13 @@ from warcio.statusandheaders import (
 
 from archive import ids
 from archive.captures import (
-    FULL_TEXT_MAX,
-    PREVIEW_MAX,
     FetchOutcome,
     Preview,
-    change_size,
-    clip,
-    previous_text_capture,
+    capture_row,
+    extract_preview,
     text_hash,
 )
 from archive.db import Store
-from archive.extract import extract
 from archive.linkstate import Check, apply_check, refresh_interval
 from archive.models import Capture, LinkEvent, LinkState, Resource
 from archive.urls import host_of, url_key
@@ -481,9 +477,19 @@ _HOP_KEYS = (
 
 
 def _match_hops(
-    scan: WarcScan, meta: Found, urls: list[str], claimed: set[str]
+    scan: WarcScan, meta: Found, urls: list[str], claimed: set[str], hops: list[Any]
 ) -> list[Found | None]:
-    """The records of a capture's hops, last to first, each written before the next."""
+    """The records of a capture's hops, last to first, each written before the next.
+
+    Metadata records written since they carry ``hops`` name every hop's record; older
+    ones name only the final record, and the others are found by URL.
+    """
+    named = [h.get("record_id") for h in hops if isinstance(h, dict)]
+    if named and len(named) == len(urls):
+        exact = [scan.exchanges.get(rid) if isinstance(rid, str) else None for rid in named]
+        if all(f is not None for f in exact):
+            claimed.update(f.record_id for f in exact if f is not None)
+            return exact
     found: list[Found | None] = [None] * len(urls)
     anchor = meta.position
     last = len(urls) - 1
@@ -504,7 +510,7 @@ def _rebuilt(scan: WarcScan, meta: Found, fields: dict[str, Any], claimed: set[s
     """The outcome the crawler recorded, from the metadata record and the records it names
     (what ``crawler.pipelines.RecordPipeline.outcome`` put together at crawl time)."""
     urls = [u for u in fields.get("redirect_chain") or [] if isinstance(u, str)]
-    found = _match_hops(scan, meta, urls, claimed)
+    found = _match_hops(scan, meta, urls, claimed, fields.get("hops") or [])
     final = found[-1] if meta.refers_to and urls else None
     status = fields.get("http_status")
     outcome = FetchOutcome(
@@ -633,23 +639,14 @@ def rebuild_preview(
     if item.payload_record is not None and item.final is not None:
         try:
             body = _payload(directory, item.final, item.payload_record)
-            found = extract(body, item.outcome.content_type, item.outcome.final_url)
+            found = extract_preview(body, item.outcome.content_type, item.outcome.final_url)
         except READ_ERRORS:
             found = None
         if found is not None:
             counts.extracted += 1
-            if text_hash(found.text) != recorded.get("content_hash"):
+            if text_hash(found.full_text) != recorded.get("content_hash"):
                 counts.differs += 1
-            return Preview(
-                page_title=found.title,
-                author=found.author,
-                published_date=found.published_date,
-                language=found.language,
-                description=found.description,
-                canonical_url=found.canonical_url,
-                full_text=found.text,
-                extractor=f"{found.extractor}/{found.extractor_version}",
-            )
+            return found
     counts.from_metadata += 1
     try:
         text = _recorded_text(directory, item, others)
@@ -665,40 +662,6 @@ def rebuild_preview(
         full_text=text,
         extractor=recorded.get("extractor"),
     )
-
-
-def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
-    """The row ``archive.captures.record_capture`` inserts, without touching link state
-    (that is replayed over all of a resource's captures afterwards)."""
-    capture = Capture(**{k: v for k, v in vars(outcome).items() if k != "preview"})
-    preview = outcome.preview
-    if preview is not None and preview.full_text:
-        text = clip(preview.full_text, FULL_TEXT_MAX)
-        capture.full_text = text
-        capture.full_text_preview = clip(text, PREVIEW_MAX)
-        capture.content_length = len(text)
-        capture.content_hash = text_hash(text)
-        previous = previous_text_capture(session, outcome.resource_id, outcome.fetched_at)
-        if previous is not None:
-            capture.text_changed = previous.content_hash != capture.content_hash
-            capture.change_size = (
-                change_size(previous.full_text or "", text) if capture.text_changed else 0
-            )
-    if preview is not None:
-        for name in (
-            "page_title",
-            "author",
-            "published_date",
-            "language",
-            "description",
-            "canonical_url",
-            "extractor",
-        ):
-            setattr(capture, name, getattr(preview, name))
-        capture.fetch_method = "scrapy"
-    session.add(capture)
-    session.flush()  # the next capture's text_changed compares with this one
-    return capture
 
 
 # -- resources and link state --------------------------------------------------------------
