@@ -29,6 +29,8 @@ try:
 except ImportError:  # before Python 3.14
     from backports import zstd  # type: ignore[import-not-found,no-redef]
 
+from test_crawl import ARCHIVE, CAP, STANDARD  # noqa: E402 - the same crawl setup
+
 from archive.cli import Context
 from archive.commands.warcs import cat, reindex, verify
 from archive.config import load_config
@@ -37,21 +39,6 @@ from archive.models import Capture, LinkEvent, Resource
 from archive.reindex import decoded_payload
 from archive.reindex import reindex as reindex_store
 
-ARCHIVE = str(Path(sys.executable).parent / "archive")
-CAP = 1024 * 1024
-STANDARD = [
-    "/",
-    "/plain",
-    "/gzip",
-    "/chunked",
-    "/r1",
-    "/missing",
-    "/error",
-    "/paper.pdf",
-    "/cp1252",
-    "/big",
-    "/private/secret",
-]
 # A page in another content-coding the crawl decodes, next to the standard site's gzip.
 # (Not br: with pywb's brotlipy shadowing Brotli's module, Scrapy cannot decode it.)
 CODED = {"/deflate": ("deflate", zlib.compress)}
