@@ -22,10 +22,9 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 
 from archive.db import Store
 from archive.models import Capture
-from archive.reindex import Damage, walk_members
 from archive.warc import Locator, verify_locator
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, directory_lock, lock_open_file
-from archive.warc.reader import record_at, record_problem
+from archive.warc.reader import Damage, record_at, record_problem, walk_members
 
 #: ``progress(stage, done, total)``
 Progress = Callable[[str, int, int], None]

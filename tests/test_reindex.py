@@ -36,8 +36,8 @@ from archive.commands.warcs import cat, reindex, verify
 from archive.config import load_config
 from archive.db import Store
 from archive.models import Capture, LinkEvent, Resource
-from archive.reindex import decoded_payload
 from archive.reindex import reindex as reindex_store
+from archive.warc.stored import decoded_payload
 
 # A page in another content-coding the crawl decodes, next to the standard site's gzip.
 # (Not br: with pywb's brotlipy shadowing Brotli's module, Scrapy cannot decode it.)

@@ -148,7 +148,7 @@ def cat(ctx: Context, capture_id: str, part: str | None) -> None:
     By default the HTTP headers and the payload with its Content-Encoding undone (for
     a revisit, the payload of the capture it repeats).
     """
-    from archive.reindex import READ_ERRORS, decoded_payload, open_stored, raw_record
+    from archive.warc.stored import READ_ERRORS, decoded_payload, open_stored, raw_record
 
     directory = ctx.config.warc_dir
     with ctx.store.session() as session:

@@ -4,6 +4,7 @@ checking that a locator still points at the record the store expects (``archive 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from archive.warc.files import Locator, open_warc
-from archive.warc.members import member_is_complete
+from archive.warc.members import find_magic, iter_members, member_is_complete
 
 # Records up to this size stay in memory while iterating; larger ones spill to disk.
 _SPOOL_SIZE = 1 << 20
@@ -116,3 +117,47 @@ def verify_locator(directory: Path, locator: Locator, record_id: str) -> Locator
     with fh:
         problem = record_problem(fh, locator.offset, locator.length, record_id)
     return LocatorCheck(problem is None, problem)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Bytes from ``start`` that are not whole gzip members holding sound records; sound
+    ones resume at ``end`` (the file size when none do)."""
+
+    start: int
+    end: int
+
+
+def _resume_after(fh: BinaryIO, start: int) -> int | None:
+    # The same test repair uses: a gzip magic where a complete member with a sound
+    # record begins (a magic inside compressed data will not inflate to one).
+    for offset in find_magic(fh, start + 1):
+        for member_offset, length in iter_members(fh, offset):
+            if record_problem(fh, member_offset, length) is None:
+                return member_offset
+            break
+    return None
+
+
+def walk_members(fh: BinaryIO) -> Iterator[tuple[int, int] | Damage]:
+    """``(offset, length)`` of every complete gzip member, and a Damage for each stretch
+    that is not; reading resumes after damage.
+
+    Unlike warcio's ArchiveIterator, which stops at the first bad member, this loses
+    only the damaged records: each record is its own member, so the next one can be
+    found again. ``fh`` may be used between items.
+    """
+    size = os.fstat(fh.fileno()).st_size
+    offset = 0
+    while offset < size:
+        end = offset
+        for member_offset, length in iter_members(fh, offset):
+            yield member_offset, length
+            end = member_offset + length
+        if end >= size:
+            return
+        resume = _resume_after(fh, end)
+        yield Damage(end, size if resume is None else resume)
+        if resume is None:
+            return
+        offset = resume
