@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from lxml.html import HtmlElement
 
 from archive.extract import dom, render, rules
+from archive.extract.mass import Mass, is_prose, measure
 from archive.extract.metadata import Metadata, extract_metadata
 
 
@@ -38,44 +39,122 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc)
     dom.strip_boilerplate(doc, keep_comments=forum)
-    root = main_container(doc, forum)
-    blocks = render.blocks(root) if root is not None else []
-    return HtmlResult(render.join(blocks), md)
-
-
-def main_container(doc: HtmlElement, forum: bool = False) -> HtmlElement | None:
-    """The element holding the main content: the article body when one is named or marked as
-    such, else <main>, else <body>. A thread's posts are each named like an article body, so
-    on forums the thread's container is the whole <main>."""
     body = doc.find("body")
     if body is None:
         body = doc
-    found = doc.xpath("//main|//*[@role='main']")
-    scope = found[0] if found else body
-    prose = dom.prose_by_element(body)
+    mass = measure(body)
+    root, article = main_container(doc, body, mass, forum)
+    blocks = [b for b in mass.blocks if _within(b, root)] if root is not body else mass.blocks
+    if article:
+        blocks = article_blocks(blocks)
+    return HtmlResult(render.join(blocks), md)
+
+
+def _within(block: render.Block, root: HtmlElement) -> bool:
+    el = block.element
+    while el is not None:
+        if el is root:
+            return True
+        el = el.getparent()
+    return False
+
+
+def main_container(
+    doc: HtmlElement, body: HtmlElement, mass: Mass, forum: bool = False
+) -> tuple[HtmlElement, bool]:
+    """The element holding the main content, and whether it reads as an article.
+
+    In order: a container named or marked as the article body; an <article> holding most of
+    the prose; the region grown around the densest paragraphs when prose dominates the page;
+    else <main>, else <body>. A thread's posts are each named like an article body, so on
+    forums the thread's container is the whole <main>.
+    """
+    prose, text = mass.prose, mass.text
     total = prose.get(body, 0)
+    scope = body
+    # pages with several <main> (an empty one from a template, one per tab) exist
+    found = [el for el in doc.xpath("//main|//*[@role='main']") if el in text]
+    if found:
+        main = max(found, key=lambda el: (prose.get(el, 0), text.get(el, 0)))
+        # a <main> left empty by a script-rendered layout is no scope
+        if text.get(main, 0) >= rules.MIN_MAIN_SHARE * text.get(body, 0):
+            scope = main
     if forum or total < rules.PROSE_MIN_CHARS:
-        return scope
+        return scope, False
     named = [
         el
-        for el in body.iter()
-        if isinstance(el.tag, str)
-        and prose.get(el, 0) >= rules.NAMED_CONTENT_SHARE * total
+        for el, mass_ in prose.items()
+        if mass_ >= rules.NAMED_CONTENT_SHARE * total
         and (
             el.get("itemprop") in rules.CONTENT_ITEMPROPS
             or any(dom.content_name(el.get(a) or "") for a in ("class", "id"))
         )
     ]
     if named:
-        best = max(prose.get(el, 0) for el in named)
+        best = max(prose[el] for el in named)
         # nested names ("post" > "entry-content"): the innermost that keeps nearly all the prose
-        close = [el for el in named if prose.get(el, 0) >= 0.9 * best]
-        return max(close, key=_depth)
-    articles = [el for el in body.iter("article") if prose.get(el, 0) >= 0.5 * total]
+        close = [el for el in named if prose[el] >= 0.9 * best]
+        return max(close, key=_depth), True
+    articles = [el for el, m in prose.items() if el.tag == "article" and m >= 0.5 * total]
     if articles:
-        return max(articles, key=_depth)
-    return scope
+        return max(articles, key=_depth), True
+    cluster = _grow(_densest(mass), scope, mass)
+    if prose.get(cluster, 0) >= rules.ARTICLE_PROSE_DENSITY * text.get(scope, 1):
+        return cluster, True
+    return scope, False
+
+
+def _densest(mass: Mass) -> HtmlElement:
+    """The element whose children hold the most prose (readability's top candidate): a
+    paragraph's prose counts fully for its parent and half for its grandparent."""
+    score: dict[HtmlElement, float] = {}
+    for block in mass.blocks:
+        if block.element is None or not is_prose(block):
+            continue
+        own = len(block.text) - block.link_chars
+        parent = block.element.getparent()
+        if parent is None:
+            continue
+        score[parent] = score.get(parent, 0) + own
+        grand = parent.getparent()
+        if grand is not None:
+            score[grand] = score.get(grand, 0) + own / 2
+    return max(score, key=score.__getitem__)
+
+
+def _grow(el: HtmlElement, scope: HtmlElement, mass: Mass) -> HtmlElement:
+    """Widen ``el`` to its parent while what the parent adds reads as more of the article:
+    prose, or a little text that is not links (subheadings, a lone short paragraph)."""
+    text, links, prose = mass.text, mass.links, mass.prose
+    while el is not scope:
+        parent = el.getparent()
+        if parent is None:
+            break
+        extra = text.get(parent, 0) - text.get(el, 0)
+        extra_links = links.get(parent, 0) - links.get(el, 0)
+        extra_prose = prose.get(parent, 0) - prose.get(el, 0)
+        if extra_links > rules.GROW_MAX_LINK_DENSITY * extra:
+            break
+        if extra_prose < rules.GROW_MIN_PROSE_SHARE * extra and extra > rules.GROW_FREE_CHARS:
+            break
+        el = parent
+    return el
 
 
 def _depth(el: HtmlElement) -> int:
     return sum(1 for _ in el.iterancestors())
+
+
+def article_blocks(blocks: list[render.Block]) -> list[render.Block]:
+    """An article's blocks without what surrounds its text inside the container: headline,
+    byline and date before the first paragraph, link lists and promos after the last one."""
+    prose = [i for i, b in enumerate(blocks) if is_prose(b)]
+    if not prose:
+        return blocks
+    first, last = prose[0], prose[-1]
+    kept = [b for b in blocks[first : last + 1] if b.link_density < rules.MAX_LINK_DENSITY]
+    for block in blocks[last + 1 :]:
+        if block.link_density >= rules.MAX_LINK_DENSITY or len(block.text) < rules.TRAIL_MIN_CHARS:
+            break
+        kept.append(block)
+    return kept

@@ -13,7 +13,8 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
 
-from archive.extract import render, rules
+from archive.extract import rules
+from archive.extract.mass import measure
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _PARSER = HTMLParser(
@@ -85,12 +86,12 @@ def content_name(value: str) -> bool:
     return _matches(value, _CONTENT, ())
 
 
-def _text_length(el: HtmlElement) -> int:
+def text_length(el: HtmlElement) -> int:
     return sum(len(t.strip()) for t in el.itertext())
 
 
 def _link_length(el: HtmlElement) -> int:
-    return sum(_text_length(a) for a in el.iter("a"))
+    return sum(text_length(a) for a in el.iter("a"))
 
 
 def is_hidden(el: HtmlElement) -> bool:
@@ -114,7 +115,7 @@ def _keep_hidden(el: HtmlElement) -> bool:
     """Hidden text that is still the page's content: prose that scripts reveal (React streaming
     placeholders, "read more" and tab panels). Menus and modals hidden the same way are links
     or short."""
-    length = _text_length(el)
+    length = text_length(el)
     return length >= rules.HIDDEN_PROSE_CHARS and _link_length(el) < 0.3 * length
 
 
@@ -153,7 +154,7 @@ def _drop(el: HtmlElement) -> None:
 def unwrap_noscript(doc: HtmlElement) -> None:
     """Keep a <noscript> that holds a page (JS-off rendering), drop the 'enable JS' notices."""
     for el in list(doc.iter("noscript")):
-        if sum(_text_length(child) for child in el) > 200:
+        if sum(text_length(child) for child in el) > 200:
             # the parser leaves markup it could not place as raw text (tracking pixels)
             if el.text and "<" in el.text:
                 el.text = None
@@ -175,7 +176,7 @@ def strip_unreadable(doc: HtmlElement) -> None:
                 doomed.append(child)
             elif tag in rules.DROP_TAGS:
                 # an unclosed <button> makes the parser put the rest of the page inside it
-                if tag in rules.UNCLOSED_TAGS and _text_length(child) > 200:
+                if tag in rules.UNCLOSED_TAGS and text_length(child) > 200:
                     unwrapped.append(child)
                     stack.append(child)
                 else:
@@ -190,18 +191,6 @@ def strip_unreadable(doc: HtmlElement) -> None:
         el.drop_tag()
 
 
-def prose_by_element(root: HtmlElement) -> dict[HtmlElement, int]:
-    """Characters of paragraph-like text under each element: the mass of the page's prose."""
-    prose: dict[HtmlElement, int] = {}
-    for block in render.blocks(root):
-        length = len(block.text) - block.link_chars
-        if length < rules.PROSE_MIN_CHARS or block.element is None:
-            continue
-        for el in (block.element, *block.element.iterancestors()):
-            prose[el] = prose.get(el, 0) + length
-    return prose
-
-
 def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
     """Remove site chrome and class/id-named boilerplate, sparing the wrappers of the content.
 
@@ -211,8 +200,8 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
     """
     body = doc.find("body")
     root = body if body is not None else doc
-    text_limit = rules.MAX_REMOVED_SHARE * max(1, _text_length(root))
-    prose = prose_by_element(root)
+    text_limit = rules.MAX_REMOVED_SHARE * max(1, text_length(root))
+    prose = measure(root).prose
     prose_limit = rules.MAX_REMOVED_SHARE * max(rules.PROSE_MIN_CHARS, prose.get(root, 0))
     doomed = []
     stack = [root]
@@ -223,7 +212,7 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
                 child.tag not in rules.PROTECTED_TAGS
                 and prose.get(child, 0) < prose_limit
                 and _is_boilerplate(child, keep_comments)
-                and _text_length(child) < text_limit
+                and text_length(child) < text_limit
             ):
                 doomed.append(child)
             else:
@@ -244,7 +233,7 @@ def _is_boilerplate(el: HtmlElement, keep_comments: bool) -> bool:
                 break
     if kind != "links":
         return kind is not None
-    length = _text_length(el)
+    length = text_length(el)
     links = _link_length(el)
     return (
         links >= rules.LINK_LIST_MIN_DENSITY * length or length - links < rules.LINK_LIST_MAX_TEXT

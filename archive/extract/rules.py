@@ -269,6 +269,7 @@ PROTECTED_TAGS = frozenset({"html", "body", "main", "article"})
 # The length from which a block's text (links excluded) counts as prose rather than a label,
 # menu item or byline: used to protect the article's wrappers and to find the article.
 PROSE_MIN_CHARS = 100
+PROSE_MIN_ROW_CHARS = 20
 
 # A class/id match is not trusted when the element holds this share of the page's text: a
 # layout wrapper named "page-with-sidebar" or "ad-free-layout" is not boilerplate.
@@ -372,6 +373,19 @@ CONTENT_WORDS: tuple[tuple[str, ...], ...] = (
     ("field", "body"),
     ("text", "content"),
 )
+# <main> is the scope of the content unless it holds less than this share of the page's text.
+MIN_MAIN_SHARE = 0.2
 # A named container is trusted when it holds this share of the page's prose.
 NAMED_CONTENT_SHARE = 0.3
+# Without a named container, the article grows from its densest paragraphs to the parent while
+# the parent adds few links and mostly prose (or only a little text); it is taken if its prose
+# is at least ARTICLE_PROSE_DENSITY of all the text in <main> (or <body>).
+GROW_MAX_LINK_DENSITY = 0.3
+GROW_MIN_PROSE_SHARE = 0.5
+GROW_FREE_CHARS = 200
+ARTICLE_PROSE_DENSITY = 0.3
+# Inside an article, blocks mostly made of links are menus or related-article lists.
+MAX_LINK_DENSITY = 0.5
+# After the last paragraph, blocks shorter than this end the article (share buttons, tags).
+TRAIL_MIN_CHARS = 40
 CONTENT_ITEMPROPS = frozenset({"articleBody", "text", "reviewBody", "description"})
