@@ -1,0 +1,138 @@
+"""The replay origin: pywb's FrontEndApp over the archive's WARC folder, run in its own
+process (``python -m archive.web.replay_server``) by ``archive serve``.
+
+Its own process because pywb monkey-patches the standard library for gevent as soon as
+its apps are imported, which the viewer's database drivers must never see; and its own
+port, so archived pages live on an origin other than the viewer's. Every response is
+additionally sandboxed by a CSP header and loses its ``Set-Cookie``: cookies are scoped
+to a host, not a port, and an archived page must not plant any that the viewer's host
+would see.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # before anything else imports socket or threading: pywb needs it
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+import yaml  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+
+from archive.web.hosts import HostCheck  # noqa: E402
+from archive.web.replay import COLLECTION, ReplayIndex  # noqa: E402
+
+log = logging.getLogger("archive.web.replay_server")
+
+#: Archived scripts may run (pages need them to render), but in a unique opaque origin:
+#: no cookies, no storage, no access to any other page, top-level or framed.
+REPLAY_CSP = "sandbox allow-scripts"
+_DROPPED = {"set-cookie", "set-cookie2"}
+# A crawl closing a WARC is seen by the next replay request at most this much later.
+_REFRESH_INTERVAL = 0.5
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+
+def pywb_config(index: ReplayIndex) -> dict[str, Any]:
+    return {
+        "debug": False,
+        # The viewer frames each memento itself; pywb's own top frame is not wanted.
+        "framed_replay": False,
+        # Only the one collection below: nothing is discovered from the working folder.
+        "enable_auto_colls": False,
+        "collections_root": str(index.state_dir / "collections"),
+        "collections": {
+            COLLECTION: {
+                "index_paths": str(index.path),
+                "archive_paths": str(index.warc_dir) + os.sep,
+            }
+        },
+    }
+
+
+class ReplayOrigin:
+    """pywb behind a thin wrapper: known hosts only, a fresh index, sandboxed responses,
+    no cookies."""
+
+    def __init__(
+        self,
+        app: Callable[[Environ, StartResponse], Iterable[bytes]],
+        index: ReplayIndex,
+        hosts: HostCheck,
+    ) -> None:
+        self.app = app
+        self.index = index
+        self.hosts = hosts
+        self._checked = 0.0
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if not self.hosts.allows(environ.get("HTTP_HOST")):
+            start_response("421 Misdirected Request", [("Content-Type", "text/plain")])
+            return [b"This replay server does not answer for that host.\n"]
+        now = time.monotonic()
+        if now - self._checked >= _REFRESH_INTERVAL:
+            self._checked = now
+            try:
+                self.index.refresh()
+            except OSError:
+                log.exception("replay index refresh failed; serving the previous index")
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]
+            kept.append(("Content-Security-Policy", REPLAY_CSP))
+            kept.append(("Referrer-Policy", "no-referrer"))
+            return start_response(status, kept, exc_info)
+
+        return self.app(environ, start)
+
+
+def _watch_parent(parent: int) -> None:
+    # `archive serve` may die without a chance to stop us (SIGKILL): follow it.
+    while os.getppid() == parent:
+        gevent.sleep(1)
+    log.info("archive serve is gone; stopping the replay server")
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--warcs", type=Path, required=True)
+    parser.add_argument("--state", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--allow-host", action="append", default=[], help="Host name to serve.")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="replay: %(message)s", stream=sys.stderr)
+
+    index = ReplayIndex(args.warcs.absolute(), args.state.absolute())
+    index.state_dir.mkdir(parents=True, exist_ok=True)
+    index.refresh()
+    config_file = index.state_dir / "config.yaml"
+    config_file.write_text(yaml.safe_dump(pywb_config(index)))
+    # pywb reads templates and config relative to the working folder: make that ours.
+    os.chdir(index.state_dir)
+    os.environ.pop("PYWB_CONFIG_FILE", None)
+
+    from pywb.apps.frontendapp import FrontEndApp
+
+    app = ReplayOrigin(FrontEndApp(config_file=str(config_file)), index, HostCheck(args.allow_host))
+    server = WSGIServer((args.host, args.port), app, log=None)
+    gevent.spawn(_watch_parent, os.getppid())
+    log.info("replaying %s on http://%s:%d/%s/", index.warc_dir, args.host, args.port, COLLECTION)
+    # Ctrl-C reaches the whole process group; `archive serve` is the one that reports it.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
