@@ -7,6 +7,7 @@ drop the blocks that read as boilerplate.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml.html import HtmlElement
@@ -43,10 +44,10 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     if body is None:
         body = doc
     mass = measure(body)
-    root, article = main_container(doc, body, mass, forum)
+    root, article = main_container(doc, body, mass, forum, md.says_article)
     blocks = [b for b in mass.blocks if _within(b, root)] if root is not body else mass.blocks
     if article:
-        blocks = article_blocks(blocks)
+        blocks = article_blocks(blocks, root, md.title)
     return HtmlResult(render.join(blocks), md)
 
 
@@ -60,7 +61,7 @@ def _within(block: render.Block, root: HtmlElement) -> bool:
 
 
 def main_container(
-    doc: HtmlElement, body: HtmlElement, mass: Mass, forum: bool = False
+    doc: HtmlElement, body: HtmlElement, mass: Mass, forum: bool = False, declared: bool = False
 ) -> tuple[HtmlElement, bool]:
     """The element holding the main content, and whether it reads as an article.
 
@@ -99,7 +100,11 @@ def main_container(
     if articles:
         return max(articles, key=_depth), True
     cluster = _grow(_densest(mass), scope, mass)
-    if prose.get(cluster, 0) >= rules.ARTICLE_PROSE_DENSITY * text.get(scope, 1):
+    mass_ = prose.get(cluster, 0)
+    if mass_ >= rules.ARTICLE_PROSE_DENSITY * text.get(scope, 1):
+        return cluster, True
+    # a short article on a page full of other things: trust the publisher's word for it
+    if declared and mass_ >= rules.DECLARED_ARTICLE_PROSE_SHARE * total:
         return cluster, True
     return scope, False
 
@@ -145,16 +150,73 @@ def _depth(el: HtmlElement) -> int:
     return sum(1 for _ in el.iterancestors())
 
 
-def article_blocks(blocks: list[render.Block]) -> list[render.Block]:
+def article_blocks(
+    blocks: list[render.Block], root: HtmlElement, title: str | None = None
+) -> list[render.Block]:
     """An article's blocks without what surrounds its text inside the container: headline,
-    byline and date before the first paragraph, link lists and promos after the last one."""
+    byline, date and photo captions before the first paragraph, link lists and promos after
+    the last one, captions and repeated blocks in between."""
+    blocks = [
+        b for b in blocks if b.link_density < rules.MAX_LINK_DENSITY and not _is_caption(b, root)
+    ]
     prose = [i for i, b in enumerate(blocks) if is_prose(b)]
     if not prose:
         return blocks
-    first, last = prose[0], prose[-1]
-    kept = [b for b in blocks[first : last + 1] if b.link_density < rules.MAX_LINK_DENSITY]
-    for block in blocks[last + 1 :]:
-        if block.link_density >= rules.MAX_LINK_DENSITY or len(block.text) < rules.TRAIL_MIN_CHARS:
-            break
+    first = prose[0]
+    kept = [b for b in blocks[:first] if not _is_article_meta(b, title)]
+    kept += blocks[first:]
+    return _unique(kept)
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _is_article_meta(block: render.Block, title: str | None) -> bool:
+    """Headline, byline, dateline or section label before an article's first paragraph."""
+    if block.tag == "h1" or (title and _same_words(block.text, title)):
+        return True
+    if block.is_heading or block.tag in ("li", "tr", "dd", "dt"):
+        return False
+    words = _word_count(block.text)
+    if words > rules.META_MAX_WORDS:
+        return False
+    return (
+        words <= 2 or any(c.isdigit() for c in block.text) or bool(rules.BYLINE.match(block.text))
+    )
+
+
+def _word_count(text: str) -> int:
+    # CJK text has no spaces between words: count its characters in pairs
+    words = len(_WORDS.findall(text))
+    if not text.isascii():
+        words += len(_CJK.findall(text)) // 2
+    return words
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _same_words(a: str, b: str) -> bool:
+    return _WORDS.findall(a.lower()) == _WORDS.findall(b.lower())
+
+
+def _is_caption(block: render.Block, root: HtmlElement) -> bool:
+    el = block.element
+    while el is not None and el is not root:
+        if el.tag in ("figure", "figcaption") or dom.caption_name(el.get("class") or ""):
+            return True
+        el = el.getparent()
+    return False
+
+
+def _unique(blocks: list[render.Block]) -> list[render.Block]:
+    """Drop repeats of a block (galleries and captions rendered twice for two layouts)."""
+    seen: set[str] = set()
+    kept = []
+    for block in blocks:
+        if len(block.text) >= rules.REPEAT_MIN_CHARS:
+            if block.text in seen:
+                continue
+            seen.add(block.text)
         kept.append(block)
     return kept

@@ -52,6 +52,7 @@ def _index(patterns: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, .
 _LINK_LIST = _index(rules.LINK_LIST_WORDS)
 _BANNER = _index(rules.BANNER_WORDS)
 _CONTENT = _index(rules.CONTENT_WORDS)
+_CAPTION = _index(rules.CAPTION_WORDS)
 
 
 def _matches(
@@ -78,6 +79,12 @@ def boilerplate_name(value: str) -> str | None:
     if _matches(value, _LINK_LIST, rules.LINK_LIST_STEMS):
         return "links"
     return None
+
+
+@lru_cache(maxsize=8192)
+def caption_name(value: str) -> bool:
+    """Whether a class value names a photo caption or credit (``rules.CAPTION_WORDS``)."""
+    return _matches(value, _CAPTION, ())
 
 
 @lru_cache(maxsize=8192)

@@ -6,6 +6,7 @@ removed elements are gone, and nested blocks are counted once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml.html import HtmlElement
@@ -25,9 +26,15 @@ def is_prose(block: render.Block) -> bool:
     """A paragraph of running text, as opposed to a label, menu item or byline. Table rows count
     with less: a results table is content row by row."""
     own = len(block.text) - block.link_chars
+    if own < rules.PROSE_MIN_CHARS and not block.text.isascii():
+        # a CJK character carries about as much as a short word: weigh it so
+        own += 2 * len(_CJK.findall(block.text))
     if block.tag == "tr":
         return own >= rules.PROSE_MIN_ROW_CHARS and block.link_density < 0.5
     return own >= rules.PROSE_MIN_CHARS
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def measure(root: HtmlElement) -> Mass:

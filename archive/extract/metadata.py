@@ -31,6 +31,12 @@ class Metadata:
     # schema.org @type values found in JSON-LD, for the page-type signals in content.py
     types: set[str] = field(default_factory=set)
     generator: str | None = None
+    og_type: str | None = None
+
+    @property
+    def says_article(self) -> bool:
+        """Whether the publisher declares the page an article (schema.org or OpenGraph)."""
+        return bool(self.types & rules.ARTICLE_TYPES) or (self.og_type or "") == "article"
 
 
 def _clean(value: Any) -> str | None:
@@ -138,6 +144,7 @@ def extract_metadata(doc: HtmlElement, url: str | None = None) -> Metadata:
     objects = json_ld(doc)
     md = Metadata(types={t for obj in objects for t in _types(obj)})
     md.generator = _clean(meta.get("generator"))
+    md.og_type = (_clean(meta.get("og:type")) or "").lower() or None
     article = next((o for o in objects if rules.ARTICLE_TYPES.intersection(_types(o))), None)
     main_obj = article or next((o for o in objects if "WebPage" in _types(o)), None)
 

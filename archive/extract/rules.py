@@ -343,6 +343,7 @@ AUTHOR_XPATHS = (
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]",
 )
 BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door)\s+", re.I)
+BYLINE = re.compile(r"^\s*(?:by|von|par|por|di|door|posted|published|updated)\b", re.I)
 
 # --- main content containers -------------------------------------------------------------------
 
@@ -384,8 +385,23 @@ GROW_MAX_LINK_DENSITY = 0.3
 GROW_MIN_PROSE_SHARE = 0.5
 GROW_FREE_CHARS = 200
 ARTICLE_PROSE_DENSITY = 0.3
+# ... or, on a page declared an article, if it holds this share of the page's prose.
+DECLARED_ARTICLE_PROSE_SHARE = 0.6
 # Inside an article, blocks mostly made of links are menus or related-article lists.
 MAX_LINK_DENSITY = 0.5
-# After the last paragraph, blocks shorter than this end the article (share buttons, tags).
-TRAIL_MIN_CHARS = 40
+# After the last paragraph, a label of this many words or fewer ends the article ("Share",
+# "Related stories", "Tags").
+TRAIL_MAX_LABEL_WORDS = 3
+# Before the first paragraph, lines this short are bylines and datelines.
+META_MAX_WORDS = 5
+# A block this long seen twice in an article is a repeat (captions, galleries).
+REPEAT_MIN_CHARS = 100
+# In an article, photo captions and credits: not text a reader cites. (On product and listing
+# pages "card-caption" holds the item names, so this only applies to articles.)
+CAPTION_WORDS: tuple[tuple[str, ...], ...] = (
+    ("caption",),
+    ("captions",),
+    ("credit",),
+    ("photo", "credit"),
+)
 CONTENT_ITEMPROPS = frozenset({"articleBody", "text", "reviewBody", "description"})
