@@ -288,7 +288,7 @@ def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
         click.echo(found.text or "(no text)")
 
 
-from archive.commands import rot, warcs  # noqa: E402 - registered on `cli` above
+from archive.commands import rot, serve, warcs  # noqa: E402 - registered on `cli` above
 
 for _command in (
     rot.history,
@@ -298,6 +298,7 @@ for _command in (
     warcs.cat,
     warcs.verify,
     warcs.reindex,
+    serve.serve,
 ):
     cli.add_command(_command)
 

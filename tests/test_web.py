@@ -99,17 +99,7 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 
 def serve_command(viewer: int, replay: int) -> list[str]:
-    from archive.cli import cli
-
-    args = ["serve", "--port", str(viewer), "--replay-port", str(replay)]
-    if "serve" in cli.commands:
-        return [ARCHIVE, *args]
-    # Until the command is registered in archive/cli.py: the same group, plus `serve`.
-    shim = (
-        "from archive.cli import cli; from archive.commands.serve import serve; "
-        "cli.add_command(serve); cli(prog_name='archive')"
-    )
-    return [sys.executable, "-c", shim, *args]
+    return [ARCHIVE, "serve", "--port", str(viewer), "--replay-port", str(replay)]
 
 
 @dataclass
