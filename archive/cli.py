@@ -157,6 +157,17 @@ def stats(ctx: Context, as_json: bool) -> None:
         )
         captures = session.scalar(select(func.count()).select_from(Capture)) or 0
         jobs = session.scalar(select(func.count()).select_from(Job)) or 0
+        last = session.scalar(select(Job).order_by(Job.id.desc()).limit(1))
+        last_job = None
+        if last is not None:
+            last_job = {
+                "id": last.id,
+                "status": last.status,
+                "started_at": last.started_at.isoformat(),
+                "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+                "counts": last.counts,
+                "message": last.message,
+            }
     warcs = sorted(ctx.config.warc_dir.glob("*.warc.gz*")) if ctx.config.warc_dir.exists() else []
     out = {
         "resources": sum(by_state.values()),
@@ -164,6 +175,7 @@ def stats(ctx: Context, as_json: bool) -> None:
         "types": by_type,
         "captures": captures,
         "jobs": jobs,
+        "last_job": last_job,
         "warc_files": len(warcs),
         "warc_bytes": sum(p.stat().st_size for p in warcs),
         "home": str(ctx.config.home),
@@ -175,6 +187,12 @@ def stats(ctx: Context, as_json: bool) -> None:
     click.echo("  by link state: " + ", ".join(f"{k} {v}" for k, v in sorted(by_state.items())))
     click.echo("  by type: " + ", ".join(f"{k} {v}" for k, v in sorted(by_type.items())))
     click.echo(f"Captures: {captures}   Jobs: {jobs}")
+    if last_job:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(last_job["counts"].items()))
+        click.echo(
+            f"  last crawl: job {last_job['id']} {last_job['status']}, started "
+            f"{last_job['started_at'][:16].replace('T', ' ')} UTC; {counts or 'nothing captured'}"
+        )
     click.echo(
         f"WARC files: {len(warcs)} ({out['warc_bytes'] / 1e6:.1f} MB) in {ctx.config.warc_dir}"
     )
