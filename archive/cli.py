@@ -27,6 +27,15 @@ class Context:
             self._store = Store(self.config)
         return self._store
 
+    def find(self, session: Any, ref: str) -> Resource:
+        """The resource a user named (id, sid_… or URL), or a clean command-line error."""
+        from archive.lookup import NotFound, find_resource
+
+        try:
+            return find_resource(session, ref, self.config.hashids_salt)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -120,14 +129,10 @@ def list_cmd(
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
     """Show a resource card: REF is a resource id, a sid_… stable id or a URL."""
-    from archive.lookup import NotFound, find_resource
     from archive.present import resource_card, resource_json
 
     with ctx.store.session() as session:
-        try:
-            res = find_resource(session, ref, ctx.config.hashids_salt)
-        except NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+        res = ctx.find(session, ref)
         captures = list(res.captures)
         if as_json:
             card = resource_json(res) | {

@@ -10,33 +10,23 @@ but needs no action (a crawl writing right now, the leftovers of a killed one).
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeadersParserException
 
 from archive.db import Store
 from archive.models import Capture
 from archive.warc import Locator, verify_locator
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, directory_lock, lock_open_file
 from archive.warc.reader import Damage, record_at, record_problem, walk_members
+from archive.warc.stored import READ_ERRORS
 
 #: ``progress(stage, done, total)``
 Progress = Callable[[str, int, int], None]
 
-_READ_ERRORS = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    EOFError,
-    OSError,
-    ValueError,
-    zlib.error,
-)
 # Crawls fetch robots.txt through the same capture middleware; those exchanges are
 # archived on purpose and belong to no capture.
 _NOT_A_CAPTURE = ("/robots.txt",)
@@ -147,7 +137,7 @@ def _read_file(path: Path, contents: _Contents, report: VerifyReport, strict: bo
                     capture_id = json.loads(record.raw_stream.read()).get("capture_id")
                     if capture_id:
                         contents.metadata[capture_id] = (path.name, offset, record_id)
-            except (*_READ_ERRORS, AttributeError) as exc:
+            except (*READ_ERRORS, AttributeError) as exc:
                 record_id = None
                 problem = problem or f"unreadable record at offset {offset}: {exc}"
             if strict:

@@ -43,10 +43,7 @@ class DiffTrouble(click.ClickException):
 def history(ctx: Context, ref: str, as_json: bool) -> None:
     """List a resource's captures, newest first. REF: resource id, sid_… or URL."""
     with ctx.store.session() as session:
-        try:
-            res = find_resource(session, ref, ctx.config.hashids_salt)
-        except NotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+        res = ctx.find(session, ref)
         captures = capture_history(session, res)
         if as_json:
             click.echo(json.dumps([history_json(c) for c in captures], indent=1))
