@@ -44,11 +44,44 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     if body is None:
         body = doc
     mass = measure(body)
-    root, article = main_container(doc, body, mass, forum, md.says_article)
+    declared = md.says_article or bool(url and rules.ARTICLE_URL.search(url))
+    root, article = main_container(doc, body, mass, forum, declared)
     blocks = [b for b in mass.blocks if _within(b, root)] if root is not body else mass.blocks
+    blocks = [b for b in blocks if not is_interface(b)]
+    if forum:
+        blocks = [b for b in blocks if not is_post_meta(b)]
     if article:
         blocks = article_blocks(blocks, root, md.title)
+    else:
+        # a page's main region starts at its headline: before it are breadcrumbs and promos
+        blocks = blocks[_headline(blocks, md.title) :]
     return HtmlResult(render.join(blocks), md)
+
+
+def _headline(blocks: list[render.Block], title: str | None) -> int:
+    """Index of the page's <h1> (the one repeating the title if there are several), or 0."""
+    heads = [i for i, b in enumerate(blocks) if b.tag == "h1"]
+    if not heads:
+        return 0
+    if title and len(heads) > 1:
+        heads = [i for i in heads if _same_words(blocks[i].text, title)] or heads
+    return heads[0]
+
+
+def is_post_meta(block: render.Block) -> bool:
+    """A forum poster's badge: rank, join date, post count (``rules.POST_META``)."""
+    text = block.text
+    if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
+        return False
+    return rules.POST_META.match(text.strip()) is not None
+
+
+def is_interface(block: render.Block) -> bool:
+    """A button, prompt or label of the site (``rules.UI_PHRASES``)."""
+    text = block.text
+    if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
+        return False
+    return rules.UI_PHRASES.fullmatch(text.strip(rules.UI_STRIP).lower()) is not None
 
 
 def _within(block: render.Block, root: HtmlElement) -> bool:
@@ -80,8 +113,11 @@ def main_container(
         # a <main> left empty by a script-rendered layout is no scope
         if text.get(main, 0) >= rules.MIN_MAIN_SHARE * text.get(body, 0):
             scope = main
-    if forum or total < rules.PROSE_MIN_CHARS:
+    if total < rules.PROSE_MIN_CHARS:
         return scope, False
+    if forum:
+        # the thread: grown from the densest post over its sibling posts
+        return _grow(_densest(mass), scope, mass, rules.THREAD_GROWTH), False
     named = [
         el
         for el, mass_ in prose.items()
@@ -96,6 +132,10 @@ def main_container(
         # nested names ("post" > "entry-content"): the innermost that keeps nearly all the prose
         close = [el for el in named if prose[el] >= 0.9 * best]
         return max(close, key=_depth), True
+    # Unnamed regions are only trusted on pages that look like articles: on product, listing
+    # and service pages the densest paragraphs are an intro or a description among the items.
+    if not declared:
+        return scope, False
     articles = [el for el, m in prose.items() if el.tag == "article" and m >= 0.5 * total]
     if articles:
         return max(articles, key=_depth), True
@@ -103,8 +143,8 @@ def main_container(
     mass_ = prose.get(cluster, 0)
     if mass_ >= rules.ARTICLE_PROSE_DENSITY * text.get(scope, 1):
         return cluster, True
-    # a short article on a page full of other things: trust the publisher's word for it
-    if declared and mass_ >= rules.DECLARED_ARTICLE_PROSE_SHARE * total:
+    # a short article on a page full of other things
+    if mass_ >= rules.DECLARED_ARTICLE_PROSE_SHARE * total:
         return cluster, True
     return scope, False
 
@@ -127,7 +167,9 @@ def _densest(mass: Mass) -> HtmlElement:
     return max(score, key=score.__getitem__)
 
 
-def _grow(el: HtmlElement, scope: HtmlElement, mass: Mass) -> HtmlElement:
+def _grow(
+    el: HtmlElement, scope: HtmlElement, mass: Mass, growth: rules.Growth = rules.ARTICLE_GROWTH
+) -> HtmlElement:
     """Widen ``el`` to its parent while what the parent adds reads as more of the article:
     prose, or a little text that is not links (subheadings, a lone short paragraph)."""
     text, links, prose = mass.text, mass.links, mass.prose
@@ -138,9 +180,9 @@ def _grow(el: HtmlElement, scope: HtmlElement, mass: Mass) -> HtmlElement:
         extra = text.get(parent, 0) - text.get(el, 0)
         extra_links = links.get(parent, 0) - links.get(el, 0)
         extra_prose = prose.get(parent, 0) - prose.get(el, 0)
-        if extra_links > rules.GROW_MAX_LINK_DENSITY * extra:
+        if extra > growth.tiny_chars and extra_links > growth.max_link_density * extra:
             break
-        if extra_prose < rules.GROW_MIN_PROSE_SHARE * extra and extra > rules.GROW_FREE_CHARS:
+        if extra_prose < growth.min_prose_share * extra and extra > growth.free_chars:
             break
         el = parent
     return el

@@ -8,6 +8,7 @@ pinned in ``tests/test_extract.py`` are marked ``[test: name]``.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 # --- elements that never carry readable text -------------------------------------------------
 
@@ -378,12 +379,29 @@ CONTENT_WORDS: tuple[tuple[str, ...], ...] = (
 MIN_MAIN_SHARE = 0.2
 # A named container is trusted when it holds this share of the page's prose.
 NAMED_CONTENT_SHARE = 0.3
+# A page looks like an article when its publisher says so (schema.org Article types,
+# og:type "article") or its address does: a date path, a news/blog section, a long slug.
+ARTICLE_URL = re.compile(
+    r"/(?:19|20)\d\d/\d\d?/|/(?:blog|blogs|news|article|articles|story|stories|post|posts|opinion"
+    r"|guides?|insights?|learn|features?)/|\d{5,}|/[^/?#]*\w+-\w+-\w+-\w+[^/?#]*/?(?:$|[?#])",
+    re.I,
+)
+
 # Without a named container, the article grows from its densest paragraphs to the parent while
 # the parent adds few links and mostly prose (or only a little text); it is taken if its prose
 # is at least ARTICLE_PROSE_DENSITY of all the text in <main> (or <body>).
-GROW_MAX_LINK_DENSITY = 0.3
-GROW_MIN_PROSE_SHARE = 0.5
-GROW_FREE_CHARS = 200
+
+
+class Growth(NamedTuple):
+    max_link_density: float  # of what the parent adds, unless that is tiny
+    min_prose_share: float  # of what the parent adds, unless that is short
+    free_chars: int  # "short"
+    tiny_chars: int  # "tiny": a "Share" link, a date
+
+
+ARTICLE_GROWTH = Growth(max_link_density=0.3, min_prose_share=0.5, free_chars=200, tiny_chars=0)
+# a thread's posts come with poster badges, dates and buttons between them
+THREAD_GROWTH = Growth(max_link_density=0.4, min_prose_share=0.2, free_chars=400, tiny_chars=100)
 ARTICLE_PROSE_DENSITY = 0.3
 # ... or, on a page declared an article, if it holds this share of the page's prose.
 DECLARED_ARTICLE_PROSE_SHARE = 0.6
@@ -405,3 +423,62 @@ CAPTION_WORDS: tuple[tuple[str, ...], ...] = (
     ("photo", "credit"),
 )
 CONTENT_ITEMPROPS = frozenset({"articleBody", "text", "reviewBody", "description"})
+
+# --- interface text ----------------------------------------------------------------------------
+
+# Whole short blocks that are a site's interface, not its content: buttons, prompts, labels.
+# Matched against the block's lower-cased text without trailing punctuation; a block only
+# qualifies when it has at most UI_MAX_WORDS words, so prose quoting such a phrase is safe.
+UI_MAX_WORDS = 8
+UI_PHRASES = re.compile(
+    r"(?:"
+    # skipping and navigating
+    r"skip to (?:the )?(?:main )?(?:content|navigation|search|footer)|skip navigation"
+    r"|jump to (?:navigation|search|content|main content)|back to top|scroll to top|go to top"
+    r"|previous(?: (?:post|article|page))?|next(?: (?:post|article|page))?|older posts|newer posts"
+    r"|page \d+ of \d+|menu|close|open menu|toggle navigation|search"
+    # accounts
+    r"|(?:sign|log) ?(?:in|up|out)(?: now| today| for free)?|register|create (?:an|your) account"
+    r"|my account|account|you are not logged in|log in to (?:reply|comment)"
+    # newsletters and follow prompts
+    r"|subscribe(?: now| today| for free)?|sign up for (?:our|the) newsletter|newsletter"
+    r"|join (?:our|the) (?:mailing list|newsletter|community)|follow us(?: on \w+)?"
+    r"|stay connected(?: with (?:me|us))?|connect with us"
+    # advertising
+    r"|advertisement|advertising|sponsored(?: content)?|ad|ads|continue reading below"
+    # sharing
+    r"|share(?: this)?(?: (?:article|post|page|story|on \w+))?|tweet|pin it|email|print"
+    r"|copy link|link copied|facebook|twitter|linkedin|whatsapp|pinterest|reddit|x"
+    # more
+    r"|read more|learn more|see more|view more|view all(?: \w+)?|show more|show less|load more"
+    r"|continue reading|click to expand|see all(?: \w+)?|more|expand|collapse"
+    # shopping
+    r"|add to (?:cart|bag|basket|wish ?list|compare)|buy now|shop now|quick (?:view|shop)"
+    r"|choose options|select options|out of stock|sold out|notify me(?: when available)?"
+    r"|no products in the cart|continue shopping|view cart|checkout|compare"
+    # loading and reading time
+    r"|loading|please wait|\d+ min(?:ute)?s? read|reading time:? \d+ min(?:ute)?s?"
+    # forum and comment controls
+    r"|reply|quote|report|like|likes|permalink|save|embed|parent|original poster|op"
+    r"|reply with quote|click to expand|joined|offline|online"
+    # related and tag lists
+    r"|related(?: (?:posts|articles|stories|content))?|you may also like|recommended(?: for you)?"
+    r"|popular posts|trending(?: now)?|tags?|categories|filed under|posted in"
+    r"|table of contents|on this page|in this article"
+    r")",
+    re.I,
+)
+UI_STRIP = ".:!?…»›>|•·-–—*#()[] "
+
+# On forums: the poster's badge next to each post (XenForo, vBulletin, phpBB, Discourse,
+# Stack Exchange), not part of what was said.
+POST_META = re.compile(
+    r"(?:joined|join date|registered|member since|posts|threads|messages|reaction score|points"
+    r"|trophy points|reputation|location|likes received|solutions|rep|karma)\b\s*:?"
+    r"|#\d+$|(?:new|junior|senior|well-known|active|registered|full|super|valued|veteran|elite"
+    r"|respected|established|distinguished|platinum|gold|silver|bronze)?\s*member$"
+    r"|(?:thread starter|start date|original poster|op|moderator|administrator|staff member)\b"
+    r"|improve this (?:question|answer)|share|follow|asked\b|answered\b"
+    r"|modified\b|viewed \d|\d+ (?:replies|views|likes|posts)$",
+    re.I,
+)
