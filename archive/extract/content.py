@@ -8,6 +8,7 @@ drop the blocks that read as boilerplate.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml.html import HtmlElement
@@ -50,6 +51,8 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     blocks = [b for b in blocks if not is_interface(b)]
     if forum:
         blocks = [b for b in blocks if not is_post_meta(b)]
+    if is_product(md, url):
+        blocks = [b for b in blocks if not _under(b, root, dom.shop_extra_name)]
     if article:
         blocks = article_blocks(blocks, root, md.title)
     else:
@@ -240,6 +243,25 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 def _same_words(a: str, b: str) -> bool:
     return _WORDS.findall(a.lower()) == _WORDS.findall(b.lower())
+
+
+def is_product(md: Metadata, url: str | None) -> bool:
+    """A product page: declared so (schema.org Product, og:type product) or addressed so."""
+    if md.types & rules.LISTING_TYPES or md.says_article:
+        return False
+    if "Product" in md.types or (md.og_type or "").endswith("product"):
+        return True
+    return bool(url and rules.PRODUCT_URL.search(url))
+
+
+def _under(block: render.Block, root: HtmlElement, named: Callable[[str], bool]) -> bool:
+    """Whether the block sits in an element (below ``root``) whose class or id ``named``."""
+    el = block.element
+    while el is not None and el is not root:
+        if named(el.get("class") or "") or named(el.get("id") or ""):
+            return True
+        el = el.getparent()
+    return False
 
 
 def _is_caption(block: render.Block, root: HtmlElement) -> bool:

@@ -53,6 +53,7 @@ _LINK_LIST = _index(rules.LINK_LIST_WORDS)
 _BANNER = _index(rules.BANNER_WORDS)
 _CONTENT = _index(rules.CONTENT_WORDS)
 _CAPTION = _index(rules.CAPTION_WORDS)
+_SHOP_EXTRA = _index(rules.SHOP_EXTRA_WORDS)
 
 
 def _matches(
@@ -85,6 +86,12 @@ def boilerplate_name(value: str) -> str | None:
 def caption_name(value: str) -> bool:
     """Whether a class value names a photo caption or credit (``rules.CAPTION_WORDS``)."""
     return _matches(value, _CAPTION, ())
+
+
+@lru_cache(maxsize=8192)
+def shop_extra_name(value: str) -> bool:
+    """Whether a class or id value names reviews or recommendations (``rules.SHOP_EXTRA_WORDS``)."""
+    return _matches(value, _SHOP_EXTRA, rules.SHOP_EXTRA_STEMS)
 
 
 @lru_cache(maxsize=8192)

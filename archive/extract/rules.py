@@ -482,3 +482,42 @@ POST_META = re.compile(
     r"|modified\b|viewed \d|\d+ (?:replies|views|likes|posts)$",
     re.I,
 )
+
+# --- product pages -----------------------------------------------------------------------------
+
+# A product page is one declared so, or addressed like one (/product/, /p/, Amazon /dp/,
+# Walmart /ip/, eBay /itm/, Steam /app/); pages declaring a list of items are listings.
+PRODUCT_URL = re.compile(r"/products?/|/p/|/dp/|/ip/|/itm/|/item/|/app/\d|/store/detail", re.I)
+LISTING_TYPES = frozenset({"ItemList", "CollectionPage", "SearchResultsPage", "OfferCatalog"})
+# What a product page shows besides the product: customer reviews and ratings, and other
+# products (recommendations, recently viewed, "customers also bought").
+SHOP_EXTRA_WORDS: tuple[tuple[str, ...], ...] = (
+    ("review",),
+    ("reviews",),
+    ("rating",),
+    ("ratings",),
+    ("testimonial",),
+    ("testimonials",),
+    ("recommendation",),
+    ("recommendations",),
+    ("recommended",),
+    ("similar",),
+    ("also", "viewed"),
+    ("also", "bought"),
+    ("recently", "viewed"),
+    ("upsell",),
+    ("cross", "sell"),
+    ("crosssell",),
+    ("carousel",),
+    ("slider",),
+    ("you", "may", "also", "like"),
+    ("related",),
+    ("bazaarvoice",),
+    ("yotpo",),
+    ("trustpilot",),
+    ("okendo",),
+    ("judgeme",),
+    ("stamped",),
+    ("loox",),
+)
+SHOP_EXTRA_STEMS: tuple[str, ...] = ("review", "rating", "recommend", "carousel")
