@@ -45,7 +45,8 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     if body is None:
         body = doc
     mass = measure(body)
-    declared = md.says_article or bool(url and rules.ARTICLE_URL.search(url))
+    # the publisher's word counts more than an article-like address
+    declared = 2 if md.says_article else 1 if url and rules.ARTICLE_URL.search(url) else 0
     root, article = main_container(doc, body, mass, forum, declared)
     blocks = [b for b in mass.blocks if _within(b, root)] if root is not body else mass.blocks
     blocks = [b for b in blocks if not is_interface(b)]
@@ -62,13 +63,16 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
 
 
 def _headline(blocks: list[render.Block], title: str | None) -> int:
-    """Index of the page's <h1> (the one repeating the title if there are several), or 0."""
+    """Index of the page's <h1> (the one repeating the title if there are several), or 0 when
+    there is none or it comes late: a headline is near the top of the main region."""
     heads = [i for i, b in enumerate(blocks) if b.tag == "h1"]
     if not heads:
         return 0
     if title and len(heads) > 1:
         heads = [i for i in heads if _same_words(blocks[i].text, title)] or heads
-    return heads[0]
+    before = sum(len(b.text) for b in blocks[: heads[0]])
+    total = sum(len(b.text) for b in blocks)
+    return heads[0] if before <= rules.MAX_LEAD_SHARE * total else 0
 
 
 def is_post_meta(block: render.Block) -> bool:
@@ -97,7 +101,7 @@ def _within(block: render.Block, root: HtmlElement) -> bool:
 
 
 def main_container(
-    doc: HtmlElement, body: HtmlElement, mass: Mass, forum: bool = False, declared: bool = False
+    doc: HtmlElement, body: HtmlElement, mass: Mass, forum: bool = False, declared: int = 0
 ) -> tuple[HtmlElement, bool]:
     """The element holding the main content, and whether it reads as an article.
 
@@ -146,8 +150,8 @@ def main_container(
     mass_ = prose.get(cluster, 0)
     if mass_ >= rules.ARTICLE_PROSE_DENSITY * text.get(scope, 1):
         return cluster, True
-    # a short article on a page full of other things
-    if mass_ >= rules.DECLARED_ARTICLE_PROSE_SHARE * total:
+    # a short article on a page full of other things, declared an article by its publisher
+    if declared > 1 and mass_ >= rules.DECLARED_ARTICLE_PROSE_SHARE * total:
         return cluster, True
     return scope, False
 

@@ -410,6 +410,8 @@ MAX_LINK_DENSITY = 0.5
 # After the last paragraph, a label of this many words or fewer ends the article ("Share",
 # "Related stories", "Tags").
 TRAIL_MAX_LABEL_WORDS = 3
+# Text before a page's headline is dropped only when it is at most this share of the text.
+MAX_LEAD_SHARE = 0.3
 # Before the first paragraph, lines this short are bylines and datelines.
 META_MAX_WORDS = 5
 # A block this long seen twice in an article is a repeat (captions, galleries).
