@@ -107,18 +107,53 @@ def _guess(body: bytes) -> str:
     sample = body[:_GUESS_BYTES]
     best = from_bytes(sample).best()
     name = normalise_label(best.encoding) if best else None
-    # Browsers in Western locales fall back to windows-1252 for unlabelled legacy pages; prefer
-    # it whenever the guess reads the same (short samples make cp1250/cp1252 a coin toss).
-    if name is None or _same_text(sample, name, "cp1252"):
+    # Browsers in Western locales fall back to windows-1252 for unlabelled legacy pages. Among
+    # Latin-script code pages a statistical guess on a short sample is a coin toss (cp1257 for
+    # a French "naïve"), so windows-1252 wins unless it cannot decode the bytes.
+    if name is None or (name in _LATIN_SINGLE_BYTE and _reads_as_cp1252(sample)):
         return "cp1252"
     return name
 
 
-def _same_text(sample: bytes, one: str, other: str) -> bool:
+_LATIN_SINGLE_BYTE = frozenset(
+    {
+        "cp1250",
+        "cp1252",
+        "cp1254",
+        "cp1257",
+        "cp1258",
+        "iso8859-1",
+        "iso8859-2",
+        "iso8859-3",
+        "iso8859-4",
+        "iso8859-9",
+        "iso8859-10",
+        "iso8859-13",
+        "iso8859-14",
+        "iso8859-15",
+        "iso8859-16",
+        "mac-roman",
+        "mac-latin2",
+        "cp850",
+        "cp858",
+    }
+)
+
+
+# In windows-1252, Polish or Czech text turns into words with symbols inside ("Za¿ó³æ"):
+# a symbol between two letters means the bytes are from another Latin code page.
+_SYMBOL_IN_WORD = re.compile(
+    r"(?<=[^\W\d_])[\x80-\xbf\u0152\u0153\u0160\u0161\u017d\u017e\u0178](?=[^\W\d_])"
+)
+
+
+def _reads_as_cp1252(sample: bytes) -> bool:
     try:
-        return sample.decode(one) == sample.decode(other)
-    except (UnicodeDecodeError, LookupError):
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
         return False
+    odd = [m.group() for m in _SYMBOL_IN_WORD.finditer(text)]
+    return not any(not ch.isalpha() or ch in "ŒœŠšŽžŸ" for ch in odd)
 
 
 def detect(body: bytes, content_type: str | None = None, html: bool = True) -> str:

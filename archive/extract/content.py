@@ -227,11 +227,10 @@ def _is_article_meta(block: render.Block, title: str | None) -> bool:
     if block.is_heading or block.tag in ("li", "tr", "dd", "dt"):
         return False
     words = _word_count(block.text)
-    if words > rules.META_MAX_WORDS:
-        return False
-    return (
-        words <= 2 or any(c.isdigit() for c in block.text) or bool(rules.BYLINE.match(block.text))
-    )
+    if words <= rules.META_MAX_WORDS and (words <= 2 or rules.BYLINE.match(block.text)):
+        return True
+    # "November 19, 2019 at 6:04 pm", "Updated 5:27 am CST, Wednesday, November 20, 2019"
+    return words <= rules.DATELINE_MAX_WORDS and rules.DATELINE.search(block.text) is not None
 
 
 def _word_count(text: str) -> int:

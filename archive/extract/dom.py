@@ -17,8 +17,10 @@ from archive.extract import rules
 from archive.extract.mass import measure
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# huge_tree: without it libxml2 drops everything nested deeper than 256 elements, which
+# page builders reach
 _PARSER = HTMLParser(
-    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
+    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False, huge_tree=True
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[-_\s:./]+")
@@ -210,7 +212,7 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
 
     A class such as "and-w-sidebar" or "page-with-nav" can sit on the element that wraps the
     whole article [test: cbs_menu]; an element holding most of the page's text or prose is
-    therefore never removed on its name alone.
+    therefore not removed on its name alone, unless it is all links [test: all_navigation].
     """
     body = doc.find("body")
     root = body if body is not None else doc
@@ -222,11 +224,8 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
     while stack:
         el = stack.pop()
         for child in el:
-            if (
-                child.tag not in rules.PROTECTED_TAGS
-                and prose.get(child, 0) < prose_limit
-                and _is_boilerplate(child, keep_comments)
-                and text_length(child) < text_limit
+            if child.tag not in rules.PROTECTED_TAGS and _is_boilerplate(
+                child, keep_comments, prose.get(child, 0) < prose_limit, text_limit
             ):
                 doomed.append(child)
             else:
@@ -235,7 +234,9 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
         _drop(el)
 
 
-def _is_boilerplate(el: HtmlElement, keep_comments: bool) -> bool:
+def _is_boilerplate(
+    el: HtmlElement, keep_comments: bool, little_prose: bool, text_limit: float
+) -> bool:
     kind = _chrome_kind(el)
     if kind is None:
         for attr in ("class", "id"):
@@ -245,10 +246,16 @@ def _is_boilerplate(el: HtmlElement, keep_comments: bool) -> bool:
                     kind = None
                     continue
                 break
-    if kind != "links":
-        return kind is not None
+    if kind is None:
+        return False
     length = text_length(el)
-    links = _link_length(el)
-    return (
-        links >= rules.LINK_LIST_MIN_DENSITY * length or length - links < rules.LINK_LIST_MAX_TEXT
-    )
+    if kind == "links":
+        links = _link_length(el)
+        if links >= rules.LINK_LIST_ALL_LINKS * length:
+            return True
+        if (
+            links < rules.LINK_LIST_MIN_DENSITY * length
+            and length - links >= rules.LINK_LIST_MAX_TEXT
+        ):
+            return False
+    return little_prose and length < text_limit

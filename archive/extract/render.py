@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 BLOCK_TAGS = frozenset(
@@ -114,37 +115,44 @@ class _Builder:
 
 def blocks(root: HtmlElement) -> list[Block]:
     """The blocks of ``root`` in document order."""
-    builder = _Builder()
-    _walk(root, builder, in_link=False, in_pre=False)
-    builder.flush()
-    return builder.blocks
-
-
-def _walk(el: HtmlElement, b: _Builder, in_link: bool, in_pre: bool) -> None:
-    tag = el.tag
-    if not isinstance(tag, str):
-        b.add(el.tail, in_link)
-        return
-    block = tag in BLOCK_TAGS
-    if block:
-        b.flush(in_pre)
-        b.tags.append((tag, el))
-    elif tag == "br":
-        # a line break inside a paragraph; "\x00" survives the whitespace folding in flush()
-        b.add("\x00" if not in_pre else "\n", False)
-    elif tag in _CELLS:
-        b.add(" ", False)
-    pre = in_pre or tag == "pre"
-    link = in_link or tag == "a"
-    b.add(el.text, link)
-    for child in el:
-        _walk(child, b, link, pre)
-    if block:
-        b.flush(pre)
-        b.tags.pop()
-    elif tag in _CELLS:
-        b.add(" ", False)
-    b.add(el.tail, in_link)
+    b = _Builder()
+    links = pre = 0  # how many <a> and <pre> we are inside
+    # iterwalk instead of recursion: pages nest thousands of elements deep
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if not isinstance(tag, str):
+            if event == "end":
+                b.add(el.tail, links > 0)
+            continue
+        block = tag in BLOCK_TAGS
+        if event == "start":
+            if block:
+                b.flush(pre > 0)
+                b.tags.append((tag, el))
+            elif tag == "br":
+                # a line break inside a paragraph; "\x00" survives the whitespace folding
+                b.add("\n" if pre else "\x00", False)
+            elif tag in _CELLS:
+                b.add(" ", False)
+            if tag == "a":
+                links += 1
+            elif tag == "pre":
+                pre += 1
+            b.add(el.text, links > 0)
+            continue
+        if tag == "a":
+            links -= 1
+        if block:
+            b.flush(pre > 0)
+            b.tags.pop()
+        elif tag in _CELLS:
+            b.add(" ", False)
+        if tag == "pre":
+            pre -= 1
+        if el is not root:
+            b.add(el.tail, links > 0)
+    b.flush()
+    return b.blocks
 
 
 def join(blocks_: list[Block]) -> str:

@@ -183,6 +183,8 @@ LINK_LIST_STEMS: tuple[str, ...] = (
 # An element named like a link list is removed when this share of its text is link text, or
 # when it has less non-link text than this.
 LINK_LIST_MIN_DENSITY = 0.3
+# ... and whatever its size when it is all links.
+LINK_LIST_ALL_LINKS = 0.8
 LINK_LIST_MAX_TEXT = 300
 
 # Banners and boxes: boilerplate whatever their link density.
@@ -414,6 +416,14 @@ TRAIL_MAX_LABEL_WORDS = 3
 MAX_LEAD_SHARE = 0.3
 # Before the first paragraph, lines this short are bylines and datelines.
 META_MAX_WORDS = 5
+# ... and lines with a date or a time up to this long are datelines.
+DATELINE_MAX_WORDS = 12
+DATELINE = re.compile(
+    r"\b(?:19|20)\d\d\b|\b\d{1,2}:\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"[a-z]*\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
+    r"|\b\d+ (?:min|mins|minutes|hours?|days?) (?:ago|read)\b",
+    re.I,
+)
 # A block this long seen twice in an article is a repeat (captions, galleries).
 REPEAT_MIN_CHARS = 100
 # In an article, photo captions and credits: not text a reader cites. (On product and listing

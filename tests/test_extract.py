@@ -1,0 +1,240 @@
+"""Preview extraction: what a reader of the wiki sees for a captured page, PDF or text file."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from archive.extract import EXTRACTOR, Extraction, extract, extract_file
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+# --- HTML: main text --------------------------------------------------------------------------
+
+
+def test_news_page_behind_a_long_menu_starts_with_the_first_sentence():
+    # CBS local station pages open with dozens of menu links in plain <div>/<ul> lists (not
+    # <nav>), and wrap the article in "page-content and-w-sidebar".
+    url = "https://sanfrancisco.cbslocal.com/2019/11/19/berkeley-bike-lanes/"
+    result = extract(fixture("cbs_menu.html"), "text/html; charset=utf-8", url)
+    assert result.kind == "html"
+    assert result.text.startswith(
+        "BERKELEY (CBS SF) — The Berkeley City Council voted 7-2 on Tuesday night"
+    )
+    assert "What happens next" in result.text  # subheadings stay, in order
+    assert result.text.index("Construction is expected") < result.text.index("What happens next")
+    for menu_item in ("Bay Area Top News", "East Bay News", "Most Viewed", "Privacy Policy"):
+        assert menu_item not in result.text
+    assert "\n\n" in result.text  # paragraphs are separated by a blank line
+
+
+def test_cookie_banner_and_newsletter_box_are_not_the_text():
+    result = extract(fixture("cookie_banner.html"), "text/html")
+    assert result.text.startswith("A sourdough starter is a living culture")
+    assert "tang." in result.text
+    assert "cookie" not in result.text.lower()
+    assert "newsletter" not in result.text.lower()
+
+
+def test_page_of_only_navigation_gives_no_text():
+    result = extract(fixture("all_navigation.html"), "text/html")
+    assert result.kind == "html"
+    assert len(result.text) < 40
+
+
+def test_metadata_from_json_ld_opengraph_and_markup():
+    result = extract(fixture("article_metadata.html"), "text/html", "https://harbour.test/p?id=7")
+    assert result.title == "The tide tables of 1890"
+    assert result.author == "Mary Ellis"
+    assert result.published_date == "2021-03-04"
+    assert result.language == "en-GB"
+    assert result.description == "How a harbour master kept the tide tables in 1890."
+    assert result.canonical_url == "https://harbour.test/history/tide-tables-1890"
+    assert result.text.startswith("Every morning the harbour master")
+    assert result.extractor == EXTRACTOR and result.extractor_version
+
+
+def test_cbs_page_metadata_from_meta_tags():
+    result = extract(fixture("cbs_menu.html"), "text/html")
+    assert result.title == "Berkeley council approves new bike lanes on Telegraph Avenue"
+    assert result.published_date == "2019-11-19"
+    assert result.language == "en-US"
+    assert result.canonical_url == "https://sanfrancisco.cbslocal.com/2019/11/19/berkeley-bike-lanes/"
+
+
+def test_malformed_html_and_garbage_do_not_break_extraction():
+    body = (
+        b"<html><body><div><p>Unclosed paragraph about the river crossing, which was built in "
+        b"1874 and rebuilt twice after floods.<div><span>\xff\xfe\x00garbage <b>bold <i>mixed</b>"
+        b" tags</i><table><tr><td>cell<p>Another paragraph that never closes its tags either, "
+        b"and runs on for a while to look like prose.<<<>>>&&&;"
+    )
+    result = extract(body, "text/html")
+    assert "river crossing" in result.text
+    assert "never closes its tags" in result.text
+    for junk in (b"\x00\x01\x02" * 100, b"<" * 5000, b"<html><body></body>", b"<?xml?>"):
+        assert isinstance(extract(junk, "text/html"), Extraction)
+
+
+def test_deeply_nested_markup_does_not_overflow():
+    depth = 1500  # page builders nest deeper than libxml2's default limit of 256
+    body = b"<html><body>" + b"<div>" * depth + b"<p>Deep text, many divs down.</p>" + b"</div>" * depth
+    result = extract(body, "text/html")
+    assert "Deep text, many divs down." in result.text
+
+
+def test_empty_body():
+    assert extract(b"", "text/html").text == ""
+    assert extract(b"", None).kind == "none"
+    assert extract(b"   \n", "text/html").text == ""
+
+
+# --- charsets ---------------------------------------------------------------------------------
+
+WINDOWS_1252_TEXT = "“Café” prices rose to 5 € — naïve déjà vu, said the maître d’."
+
+
+def _cp1252_page(meta: str = "") -> bytes:
+    html = (
+        f"<html><head>{meta}<title>Prices</title></head><body><article>"
+        f"<p>{WINDOWS_1252_TEXT} The rest of this paragraph is long enough to be read as prose "
+        "by any extractor worth its salt, and it goes on a little more.</p></article></body></html>"
+    )
+    return html.encode("windows-1252")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (_cp1252_page(), "text/html; charset=windows-1252"),
+        (_cp1252_page(), "text/html; charset=ISO-8859-1"),  # browsers read Latin-1 as 1252
+        (_cp1252_page('<meta charset="windows-1252">'), "text/html"),
+        (
+            _cp1252_page('<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'),
+            None,
+        ),
+        (_cp1252_page(), "text/html"),  # no declaration at all
+    ],
+)
+def test_windows_1252_page_is_decoded_right(body, content_type):
+    result = extract(body, content_type)
+    assert WINDOWS_1252_TEXT in result.text
+    assert result.charset == "windows-1252"
+
+
+def test_utf8_body_behind_a_stale_latin1_label_is_read_as_utf8():
+    body = '<meta charset="iso-8859-1"><p>Crème brûlée for 5 €.</p>'.encode()
+    result = extract(body, "text/html")
+    assert "Crème brûlée for 5 €." in result.text
+    assert result.charset == "utf-8"
+
+
+def test_byte_order_mark_wins():
+    body = "\ufeff<p>Ünïcödé with a BOM.</p>".encode("utf-16-le")
+    result = extract(body, "text/html; charset=iso-8859-1")
+    assert "Ünïcödé with a BOM." in result.text
+
+
+# --- other kinds ------------------------------------------------------------------------------
+
+
+def test_plain_text_is_itself():
+    body = "Line one.\r\nLine two — ça va.\r\n\r\nSecond paragraph.\n".encode()
+    result = extract(body, "text/plain; charset=utf-8")
+    assert result.kind == "text"
+    assert result.text == "Line one.\nLine two — ça va.\n\nSecond paragraph."
+    assert result.charset == "utf-8"
+
+
+def test_image_has_no_preview():
+    result = extract(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")
+    assert result.kind == "none"
+    assert result.text == ""
+
+
+def test_kind_is_sniffed_when_the_content_type_is_missing_or_generic():
+    assert extract(fixture("cookie_banner.html"), None).kind == "html"
+    assert extract(fixture("cookie_banner.html"), "application/octet-stream").kind == "html"
+    assert extract(minimal_pdf("Sniffed", "Sniffed PDF text."), None).kind == "pdf"
+    assert extract(b"\x89PNG\r\n\x1a\n\x00\x00", "application/octet-stream").kind == "none"
+
+
+def minimal_pdf(title: str, text: str) -> bytes:
+    """A one-page PDF with ``text`` in Helvetica and ``title`` in its Info dictionary."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        f"<< /Title ({title}) /Author (Ada Byron) /CreationDate (D:20200514093000Z) >>".encode(),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\n" % (len(objects) + 1)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_pdf_text_and_title():
+    result = extract(minimal_pdf("Annual Report 2020", "Revenue grew by ten percent."), "application/pdf")
+    assert result.kind == "pdf"
+    assert "Revenue grew by ten percent." in result.text
+    assert result.title == "Annual Report 2020"
+    assert result.author == "Ada Byron"
+    assert result.published_date == "2020-05-14"
+
+
+def test_broken_and_encrypted_pdfs_give_empty_text():
+    assert extract(b"%PDF-1.4\n garbage garbage", "application/pdf").text == ""
+    truncated = minimal_pdf("T", "Cut short.")[:200]
+    assert isinstance(extract(truncated, "application/pdf"), Extraction)
+
+    from pypdf import PdfReader, PdfWriter
+
+    import io
+
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(minimal_pdf("Secret", "Top secret text."))))
+    writer.encrypt(user_password="hunter2", owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    result = extract(buffer.getvalue(), "application/pdf")
+    assert result.kind == "pdf"
+    assert result.text == ""
+
+
+# --- local files ------------------------------------------------------------------------------
+
+
+def test_extract_file_by_suffix(tmp_path: Path):
+    page = tmp_path / "page.html.gz"
+    page.write_bytes(gzip.compress(fixture("cookie_banner.html")))
+    assert extract_file(page).text.startswith("A sourdough starter")
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(minimal_pdf("Report", "Local file text."))
+    assert "Local file text." in extract_file(pdf).text
+
+    note = tmp_path / "note.txt"
+    note.write_bytes("Just a note.\n".encode())
+    assert extract_file(note).text == "Just a note."
+
+    broken = tmp_path / "broken.html.gz"
+    broken.write_bytes(b"not gzip at all")
+    assert extract_file(broken).text == ""
