@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader, PdfWriter
 
 from archive.extract import EXTRACTOR, Extraction, extract, extract_file
 
@@ -66,7 +68,9 @@ def test_cbs_page_metadata_from_meta_tags():
     assert result.title == "Berkeley council approves new bike lanes on Telegraph Avenue"
     assert result.published_date == "2019-11-19"
     assert result.language == "en-US"
-    assert result.canonical_url == "https://sanfrancisco.cbslocal.com/2019/11/19/berkeley-bike-lanes/"
+    assert (
+        result.canonical_url == "https://sanfrancisco.cbslocal.com/2019/11/19/berkeley-bike-lanes/"
+    )
 
 
 def test_malformed_html_and_garbage_do_not_break_extraction():
@@ -85,7 +89,12 @@ def test_malformed_html_and_garbage_do_not_break_extraction():
 
 def test_deeply_nested_markup_does_not_overflow():
     depth = 1500  # page builders nest deeper than libxml2's default limit of 256
-    body = b"<html><body>" + b"<div>" * depth + b"<p>Deep text, many divs down.</p>" + b"</div>" * depth
+    body = (
+        b"<html><body>"
+        + b"<div>" * depth
+        + b"<p>Deep text, many divs down.</p>"
+        + b"</div>" * depth
+    )
     result = extract(body, "text/html")
     assert "Deep text, many divs down." in result.text
 
@@ -117,7 +126,9 @@ def _cp1252_page(meta: str = "") -> bytes:
         (_cp1252_page(), "text/html; charset=ISO-8859-1"),  # browsers read Latin-1 as 1252
         (_cp1252_page('<meta charset="windows-1252">'), "text/html"),
         (
-            _cp1252_page('<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'),
+            _cp1252_page(
+                '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+            ),
             None,
         ),
         (_cp1252_page(), "text/html"),  # no declaration at all
@@ -192,7 +203,9 @@ def minimal_pdf(title: str, text: str) -> bytes:
 
 
 def test_pdf_text_and_title():
-    result = extract(minimal_pdf("Annual Report 2020", "Revenue grew by ten percent."), "application/pdf")
+    result = extract(
+        minimal_pdf("Annual Report 2020", "Revenue grew by ten percent."), "application/pdf"
+    )
     assert result.kind == "pdf"
     assert "Revenue grew by ten percent." in result.text
     assert result.title == "Annual Report 2020"
@@ -204,10 +217,6 @@ def test_broken_and_encrypted_pdfs_give_empty_text():
     assert extract(b"%PDF-1.4\n garbage garbage", "application/pdf").text == ""
     truncated = minimal_pdf("T", "Cut short.")[:200]
     assert isinstance(extract(truncated, "application/pdf"), Extraction)
-
-    from pypdf import PdfReader, PdfWriter
-
-    import io
 
     writer = PdfWriter()
     writer.append(PdfReader(io.BytesIO(minimal_pdf("Secret", "Top secret text."))))
@@ -232,7 +241,7 @@ def test_extract_file_by_suffix(tmp_path: Path):
     assert "Local file text." in extract_file(pdf).text
 
     note = tmp_path / "note.txt"
-    note.write_bytes("Just a note.\n".encode())
+    note.write_bytes(b"Just a note.\n")
     assert extract_file(note).text == "Just a note."
 
     broken = tmp_path / "broken.html.gz"

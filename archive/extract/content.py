@@ -141,9 +141,17 @@ def main_container(
         return max(close, key=_depth), True
     # Unnamed regions are only trusted on pages that look like articles: on product, listing
     # and service pages the densest paragraphs are an intro or a description among the items.
-    if not declared:
-        return scope, False
     articles = [el for el, m in prose.items() if el.tag == "article" and m >= 0.5 * total]
+    if not declared:
+        # an undeclared page is an article when one <article> holds nearly all of it
+        lone = [el for el in scope.iter("article") if el in text]
+        if (
+            len(lone) == 1
+            and text[lone[0]] >= rules.LONE_ARTICLE_SHARE * text.get(scope, 0)
+            and prose.get(lone[0], 0) >= rules.LONE_ARTICLE_PROSE * text[lone[0]]
+        ):
+            return lone[0], True
+        return scope, False
     if articles:
         return max(articles, key=_depth), True
     cluster = _grow(_densest(mass), scope, mass)

@@ -389,6 +389,11 @@ ARTICLE_URL = re.compile(
     re.I,
 )
 
+# A page that does not say it is an article still is one when a single <article> element holds
+# this share of the text of <main> (or <body>) [test: cookie_banner].
+LONE_ARTICLE_SHARE = 0.8
+LONE_ARTICLE_PROSE = 0.5  # ... and is mostly prose (not a list of linked items)
+
 # Without a named container, the article grows from its densest paragraphs to the parent while
 # the parent adds few links and mostly prose (or only a little text); it is taken if its prose
 # is at least ARTICLE_PROSE_DENSITY of all the text in <main> (or <body>).
