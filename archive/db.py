@@ -84,9 +84,3 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def open_store(config: Config | None = None, **overrides: Any) -> Store:
-    from archive.config import load_config
-
-    return Store(config or load_config(**overrides))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +37,6 @@ def due_query(
     if limit:
         query = query.limit(limit)
     return query
-
-
-def select_due(session: Session, now: datetime, **filters: Any) -> Sequence[Resource]:
-    return session.scalars(due_query(now, **filters)).all()
 
 
 def due_refs(session: Session, now: datetime, **filters: Any) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from archive.captures import FetchOutcome, Preview, new_capture_id, record_capture
 from archive.db import Store
-from archive.due import select_due
+from archive.due import due_refs
 from archive.importer import Importer
 from archive.linkstate import BACKOFF_MAX, DEAD_SPACING, backoff
 from archive.models import LinkEvent, Resource
@@ -101,12 +101,12 @@ def test_backoff_policy() -> None:
 
 def test_never_captured_is_due_from_import(registry: Store) -> None:
     with registry.session() as s:
-        assert [r.resource_id for r in select_due(s, T0 - timedelta(seconds=1))] == []
-        assert sorted(r.resource_id for r in select_due(s, T0)) == ["paper", "plain", "story"]
+        assert [rid for rid, _ in due_refs(s, T0 - timedelta(seconds=1))] == []
+        assert sorted(rid for rid, _ in due_refs(s, T0)) == ["paper", "plain", "story"]
     res = check(registry, "story", T0 + DAY)
     assert res.next_due_at == T0 + DAY + REFRESH
     with registry.session() as s:
-        assert "story" not in {r.resource_id for r in select_due(s, T0 + 2 * DAY)}
+        assert "story" not in {rid for rid, _ in due_refs(s, T0 + 2 * DAY)}
 
 
 def test_refresh_interval_by_type_and_per_resource(registry: Store) -> None:
