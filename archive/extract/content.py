@@ -38,13 +38,14 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
         return HtmlResult("", Metadata())
     md = extract_metadata(doc, url)
     forum = is_forum(md, url)
-    dom.unwrap_noscript(doc)
-    dom.strip_unreadable(doc)
-    dom.strip_boilerplate(doc, keep_comments=forum)
-    body = doc.find("body")
-    if body is None:
-        body = doc
-    mass = measure(body)
+    body, mass = _clean(doc, forum, drop_hidden=True)
+    if mass.text.get(body, 0) < rules.MIN_VISIBLE_CHARS:
+        # everything is hidden until a script shows it (eBay, some SPAs): read it anyway
+        fresh = dom.parse(text)
+        if fresh is not None:
+            fresh_body, fresh_mass = _clean(fresh, forum, drop_hidden=False)
+            if fresh_mass.text.get(fresh_body, 0) >= rules.MIN_HIDDEN_RESCUE_CHARS:
+                doc, body, mass = fresh, fresh_body, fresh_mass
     # the publisher's word counts more than an article-like address
     declared = 2 if md.says_article else 1 if url and rules.ARTICLE_URL.search(url) else 0
     root, article = main_container(doc, body, mass, forum, declared)
@@ -89,6 +90,16 @@ def is_interface(block: render.Block) -> bool:
     if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
         return False
     return rules.UI_PHRASES.fullmatch(text.strip(rules.UI_STRIP).lower()) is not None
+
+
+def _clean(doc: HtmlElement, forum: bool, drop_hidden: bool) -> tuple[HtmlElement, Mass]:
+    dom.unwrap_noscript(doc)
+    dom.strip_unreadable(doc, drop_hidden)
+    dom.strip_boilerplate(doc, keep_comments=forum)
+    body = doc.find("body")
+    if body is None:
+        body = doc
+    return body, measure(body)
 
 
 def _within(block: render.Block, root: HtmlElement) -> bool:
@@ -210,12 +221,23 @@ def _depth(el: HtmlElement) -> int:
 def article_blocks(
     blocks: list[render.Block], root: HtmlElement, title: str | None = None
 ) -> list[render.Block]:
-    """An article's blocks without what surrounds its text inside the container: headline,
-    byline, date and photo captions before the first paragraph, link lists and promos after
-    the last one, captions and repeated blocks in between."""
+    """An article's blocks without what surrounds its text inside the container: whatever
+    precedes the headline, then byline, date and photo captions before the first paragraph,
+    link lists, captions and repeated blocks throughout."""
     blocks = [
         b for b in blocks if b.link_density < rules.MAX_LINK_DENSITY and not _is_caption(b, root)
     ]
+    # the headline starts the article: above it are tickers and breadcrumbs
+    if title:
+        total = sum(len(b.text) for b in blocks)
+        before = 0
+        for i, block in enumerate(blocks):
+            if before > rules.MAX_HEADLINE_LEAD_SHARE * total:
+                break
+            if block.is_heading and _same_words(block.text, title):
+                blocks = blocks[i + 1 :]
+                break
+            before += len(block.text)
     prose = [i for i, b in enumerate(blocks) if is_prose(b)]
     if not prose:
         return blocks

@@ -179,8 +179,8 @@ def unwrap_noscript(doc: HtmlElement) -> None:
             _drop(el)
 
 
-def strip_unreadable(doc: HtmlElement) -> None:
-    """Remove elements without readable text and hidden elements."""
+def strip_unreadable(doc: HtmlElement, drop_hidden: bool = True) -> None:
+    """Remove elements without readable text and (unless told not to) hidden elements."""
     doomed = []
     unwrapped = []
     stack = [doc]
@@ -197,7 +197,7 @@ def strip_unreadable(doc: HtmlElement) -> None:
                     stack.append(child)
                 else:
                     doomed.append(child)
-            elif is_hidden(child) and not _keep_hidden(child):
+            elif drop_hidden and is_hidden(child) and not _keep_hidden(child):
                 doomed.append(child)
             else:
                 stack.append(child)

@@ -108,6 +108,9 @@ HIDDEN_CLASSES = frozenset(
 RESPONSIVE_SHOW = re.compile(
     r"^[a-z0-9]+:(?:block|flex|grid|inline|inline-block|inline-flex|table|contents)$"
 )
+# A page showing less text than this once hidden elements are gone is read with them.
+MIN_VISIBLE_CHARS = 200
+MIN_HIDDEN_RESCUE_CHARS = 1000  # ... if that gives a page's worth of text, not a notice
 # Hidden elements with this much text (and few links) are kept: content revealed by scripts.
 HIDDEN_PROSE_CHARS = 1000
 # Form controls whose end tag is often missing, making the parser nest the page inside them.
@@ -419,6 +422,9 @@ MAX_LINK_DENSITY = 0.5
 TRAIL_MAX_LABEL_WORDS = 3
 # Text before a page's headline is dropped only when it is at most this share of the text.
 MAX_LEAD_SHARE = 0.3
+# In an article, text before the headline is dropped when it is at most this share of the text
+# (news tickers above the story); a later heading repeating the title is a promo, not the start.
+MAX_HEADLINE_LEAD_SHARE = 0.3
 # Before the first paragraph, lines this short are bylines and datelines.
 META_MAX_WORDS = 5
 # ... and lines with a date or a time up to this long are datelines.
