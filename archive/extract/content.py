@@ -48,7 +48,7 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
                 doc, body, mass = fresh, fresh_body, fresh_mass
     # the publisher's word counts more than an article-like address
     declared = 2 if md.says_article else 1 if url and rules.ARTICLE_URL.search(url) else 0
-    root, article = main_container(doc, body, mass, forum, declared)
+    root, article = main_container(doc, body, mass, forum, declared, md.title)
     blocks = [b for b in mass.blocks if _within(b, root)] if root is not body else mass.blocks
     blocks = [b for b in blocks if not is_interface(b)]
     if forum:
@@ -112,7 +112,12 @@ def _within(block: render.Block, root: HtmlElement) -> bool:
 
 
 def main_container(
-    doc: HtmlElement, body: HtmlElement, mass: Mass, forum: bool = False, declared: int = 0
+    doc: HtmlElement,
+    body: HtmlElement,
+    mass: Mass,
+    forum: bool = False,
+    declared: int = 0,
+    title: str | None = None,
 ) -> tuple[HtmlElement, bool]:
     """The element holding the main content, and whether it reads as an article.
 
@@ -165,6 +170,14 @@ def main_container(
         return scope, False
     if articles:
         return max(articles, key=_depth), True
+    # several <article>s, none dominant (a post followed by teasers of others): the one
+    # carrying the page's headline
+    if title:
+        for el in scope.iter("article"):
+            if prose.get(el, 0) and any(
+                _same_words(h.text_content(), title) for h in el.iter("h1", "h2")
+            ):
+                return el, True
     cluster = _grow(_densest(mass), scope, mass)
     mass_ = prose.get(cluster, 0)
     if mass_ >= rules.ARTICLE_PROSE_DENSITY * text.get(scope, 1):
