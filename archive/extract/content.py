@@ -256,7 +256,8 @@ def article_blocks(
         return blocks
     first = prose[0]
     kept = [b for b in blocks[:first] if not _is_article_meta(b, title)]
-    kept += blocks[first:]
+    # bylines and datelines repeated further down ("Published 18 November 2019")
+    kept += [b for b in blocks[first:] if not _is_dated_byline(b)]
     return _unique(kept)
 
 
@@ -274,6 +275,15 @@ def _is_article_meta(block: render.Block, title: str | None) -> bool:
         return True
     # "November 19, 2019 at 6:04 pm", "Updated 5:27 am CST, Wednesday, November 20, 2019"
     return words <= rules.DATELINE_MAX_WORDS and rules.DATELINE.search(block.text) is not None
+
+
+def _is_dated_byline(block: render.Block) -> bool:
+    text = block.text
+    return (
+        _word_count(text) <= rules.DATELINE_MAX_WORDS
+        and rules.BYLINE.match(text) is not None
+        and rules.DATELINE.search(text) is not None
+    )
 
 
 def _word_count(text: str) -> int:

@@ -487,7 +487,10 @@ UI_PHRASES = re.compile(
     # related and tag lists
     r"|related(?: (?:posts|articles|stories|content))?|you may also like|recommended(?: for you)?"
     r"|popular posts|trending(?: now)?|tags?|categories|filed under|posted in"
-    r"|table of contents|on this page|in this article"
+    r"|table of contents|on this page|in this article|related news|more (?:in|from|on) [\w ]{1,30}"
+    # galleries and captions
+    r"|caption|toggle caption|hide caption|(?:image|photo|slide) \d+ (?:of|/) \d+|\d+ of \d+"
+    r"|enlarge (?:this )?image|view (?:the )?gallery|photo|photos"
     r")",
     re.I,
 )
