@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lxml.html import HtmlElement
 
 from archive.extract import dom, render, rules
+from archive.extract.crosscheck import confirm_short_blocks
 from archive.extract.mass import Mass, is_prose, measure
 from archive.extract.metadata import Metadata, extract_metadata
 
@@ -56,7 +57,7 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     if is_product(md, url):
         blocks = [b for b in blocks if not _under(b, root, dom.shop_extra_name)]
     if article:
-        blocks = article_blocks(blocks, root, md.title)
+        blocks = confirm_short_blocks(article_blocks(blocks, root, md.title), root)
     else:
         # a page's main region starts at its headline: before it are breadcrumbs and promos
         blocks = blocks[_headline(blocks, md.title) :]

@@ -14,7 +14,7 @@ from lxml import etree
 from lxml.html import HtmlElement, HTMLParser, document_fromstring
 
 from archive.extract import rules
-from archive.extract.mass import measure
+from archive.extract.mass import Mass, measure
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # huge_tree: without it libxml2 drops everything nested deeper than 256 elements, which
@@ -216,16 +216,16 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
     """
     body = doc.find("body")
     root = body if body is not None else doc
+    mass = measure(root)
     text_limit = rules.MAX_REMOVED_SHARE * max(1, text_length(root))
-    prose = measure(root).prose
-    prose_limit = rules.MAX_REMOVED_SHARE * max(rules.PROSE_MIN_CHARS, prose.get(root, 0))
+    prose_limit = rules.MAX_REMOVED_SHARE * max(rules.PROSE_MIN_CHARS, mass.prose.get(root, 0))
     doomed = []
     stack = [root]
     while stack:
         el = stack.pop()
         for child in el:
             if child.tag not in rules.PROTECTED_TAGS and _is_boilerplate(
-                child, keep_comments, prose.get(child, 0) < prose_limit, text_limit
+                child, keep_comments, mass, prose_limit, text_limit
             ):
                 doomed.append(child)
             else:
@@ -235,7 +235,7 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
 
 
 def _is_boilerplate(
-    el: HtmlElement, keep_comments: bool, little_prose: bool, text_limit: float
+    el: HtmlElement, keep_comments: bool, mass: Mass, prose_limit: float, text_limit: float
 ) -> bool:
     kind = _chrome_kind(el)
     if kind is None:
@@ -248,6 +248,7 @@ def _is_boilerplate(
                 break
     if kind is None:
         return False
+    # inline elements (a <span> of share links) have no blocks of their own: count their text
     length = text_length(el)
     if kind == "links":
         links = _link_length(el)
@@ -258,4 +259,4 @@ def _is_boilerplate(
             and length - links >= rules.LINK_LIST_MAX_TEXT
         ):
             return False
-    return little_prose and length < text_limit
+    return mass.prose.get(el, 0) < prose_limit and length < text_limit

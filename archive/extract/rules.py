@@ -435,6 +435,10 @@ DATELINE = re.compile(
     r"|\b\d+ (?:min|mins|minutes|hours?|days?) (?:ago|read)\b",
     re.I,
 )
+# crosscheck.py: trafilatura's reading is trusted when it contains this share of our article
+# text; list items, table rows, definitions and code are ours to keep whatever it says.
+CROSSCHECK_MIN_AGREEMENT = 0.6
+CROSSCHECK_OWN_TAGS = frozenset({"li", "tr", "dd", "dt", "pre"})
 # A block this long seen twice in an article is a repeat (captions, galleries).
 REPEAT_MIN_CHARS = 100
 # In an article, photo captions and credits: not text a reader cites. (On product and listing
