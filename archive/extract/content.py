@@ -61,7 +61,22 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     else:
         # a page's main region starts at its headline: before it are breadcrumbs and promos
         blocks = blocks[_headline(blocks, md.title) :]
+        if not forum:
+            # the preview shows the start: hold it to trafilatura's confirmation too, while
+            # the rest keeps the items of listings that trafilatura would drop
+            head = _head(blocks, rules.PREVIEW_CHARS)
+            blocks = confirm_short_blocks(blocks[:head], root) + blocks[head:]
     return HtmlResult(render.join(blocks), md)
+
+
+def _head(blocks: list[render.Block], chars: int) -> int:
+    """How many blocks make up the first ``chars`` characters of the text."""
+    length = 0
+    for i, block in enumerate(blocks):
+        if length >= chars:
+            return i
+        length += len(block.text) + 2
+    return len(blocks)
 
 
 def _headline(blocks: list[render.Block], title: str | None) -> int:

@@ -6,7 +6,8 @@ reads the same container with its own element rules; a short block it also kept 
 it dropped is usually such a stray. Paragraphs, headings and list items are ours to decide:
 trafilatura drops some of those that are content. Its reading is only trusted when it agrees
 with ours on most of the text. Measured on the ScrapingHub set: F1 0.962 -> 0.966, with WCXB
-unchanged; it costs about 6 ms a page, only on article pages.
+unchanged. On other pages (listings, products, services) it only vets the preview's first
+screen: WCXB head-clean share 0.910 -> 0.922 for F1 -0.0003.
 """
 
 from __future__ import annotations
