@@ -170,7 +170,8 @@ def main_container(
         best = max(prose[el] for el in named)
         # nested names ("post" > "entry-content"): the innermost that keeps nearly all the prose
         close = [el for el in named if prose[el] >= 0.9 * best]
-        return max(close, key=_depth), True
+        chosen = max(close, key=_depth)
+        return _with_twins(chosen, prose, total), True
     # Unnamed regions are only trusted on pages that look like articles: on product, listing
     # and service pages the densest paragraphs are an intro or a description among the items.
     articles = [el for el, m in prose.items() if el.tag == "article" and m >= 0.5 * total]
@@ -202,6 +203,28 @@ def main_container(
     if declared > 1 and mass_ >= rules.DECLARED_ARTICLE_PROSE_SHARE * total:
         return cluster, True
     return scope, False
+
+
+def _with_twins(el: HtmlElement, prose: dict[HtmlElement, int], total: int) -> HtmlElement:
+    """``el`` or, when the article is split over several elements of the same kind (one per
+    section, ads between them), the smallest element holding them all."""
+    signature = (el.tag, el.get("class"), el.get("itemprop"))
+    twins = [
+        other
+        for other, mass_ in prose.items()
+        if other is not el
+        and (other.tag, other.get("class"), other.get("itemprop")) == signature
+        and mass_ >= rules.TWIN_PROSE_SHARE * total
+    ]
+    if not twins:
+        return el
+    ancestors = list(el.iterancestors())
+    common = el
+    for twin in twins:
+        chain = {id(a) for a in twin.iterancestors()}
+        common = next((a for a in ancestors if id(a) in chain), common)
+        ancestors = ancestors[ancestors.index(common) :] if common in ancestors else ancestors
+    return common
 
 
 def _densest(mass: Mass) -> HtmlElement:

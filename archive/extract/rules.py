@@ -451,6 +451,8 @@ CAPTION_WORDS: tuple[tuple[str, ...], ...] = (
     ("credit",),
     ("photo", "credit"),
 )
+# Named blocks of the same kind holding this share of the prose each are parts of one article.
+TWIN_PROSE_SHARE = 0.05
 CONTENT_ITEMPROPS = frozenset({"articleBody", "text", "reviewBody", "description"})
 
 # --- interface text ----------------------------------------------------------------------------
