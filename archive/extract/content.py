@@ -360,8 +360,12 @@ def _under(block: render.Block, root: HtmlElement, named: Callable[[str], bool])
 
 
 def _is_caption(block: render.Block, root: HtmlElement) -> bool:
+    """A photo caption or credit; a <figure> also wraps tables, code and quotes (WordPress
+    "wp-block-table"), which are content."""
     el = block.element
     while el is not None and el is not root:
+        if el.tag in rules.FIGURE_CONTENT_TAGS:
+            return False
         if el.tag in ("figure", "figcaption") or dom.caption_name(el.get("class") or ""):
             return True
         el = el.getparent()

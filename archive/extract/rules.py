@@ -445,6 +445,7 @@ CROSSCHECK_OWN_TAGS = frozenset({"li", "tr", "dd", "dt", "pre"})
 REPEAT_MIN_CHARS = 100
 # In an article, photo captions and credits: not text a reader cites. (On product and listing
 # pages "card-caption" holds the item names, so this only applies to articles.)
+FIGURE_CONTENT_TAGS = frozenset({"table", "pre", "blockquote", "ul", "ol", "dl"})
 CAPTION_WORDS: tuple[tuple[str, ...], ...] = (
     ("caption",),
     ("captions",),
