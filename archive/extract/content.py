@@ -364,10 +364,13 @@ def _is_caption(block: render.Block, root: HtmlElement) -> bool:
     "wp-block-table"), which are content."""
     el = block.element
     while el is not None and el is not root:
-        if el.tag in rules.FIGURE_CONTENT_TAGS:
+        tag = el.tag
+        if tag in rules.FIGURE_CONTENT_TAGS:
             return False
-        if el.tag in ("figure", "figcaption") or dom.caption_name(el.get("class") or ""):
+        if tag == "figcaption" or dom.caption_name(el.get("class") or ""):
             return True
+        if tag == "figure":
+            return not any(True for _ in el.iter(*rules.FIGURE_CONTENT_TAGS))
         el = el.getparent()
     return False
 
