@@ -417,9 +417,6 @@ ARTICLE_PROSE_DENSITY = 0.3
 DECLARED_ARTICLE_PROSE_SHARE = 0.6
 # Inside an article, blocks mostly made of links are menus or related-article lists.
 MAX_LINK_DENSITY = 0.5
-# After the last paragraph, a label of this many words or fewer ends the article ("Share",
-# "Related stories", "Tags").
-TRAIL_MAX_LABEL_WORDS = 3
 # Text before a page's headline is dropped only when it is at most this share of the text.
 MAX_LEAD_SHARE = 0.3
 # In an article, text before the headline is dropped when it is at most this share of the text
