@@ -15,8 +15,11 @@ def article_blocks(
     """An article's blocks without what surrounds its text inside the container: whatever
     precedes the headline, then byline, date and photo captions before the first paragraph,
     link lists, captions and repeated blocks throughout."""
+    # links to the site's own pages are menus and related stories; links elsewhere are sources
     blocks = [
-        b for b in blocks if b.link_density < rules.MAX_LINK_DENSITY and not _is_caption(b, root)
+        b
+        for b in blocks
+        if b.own_link_density < rules.MAX_OWN_LINK_DENSITY and not _is_caption(b, root)
     ]
     # the headline starts the article: above it are tickers and breadcrumbs
     if title:
@@ -31,11 +34,21 @@ def article_blocks(
             before += len(block.text)
     prose = [i for i, b in enumerate(blocks) if is_prose(b)]
     if not prose:
-        return blocks
-    first = prose[0]
-    kept = [b for b in blocks[:first] if not _is_article_meta(b, title)]
+        return [b for b in blocks if b.link_density < rules.EDGE_MAX_LINK_DENSITY]
+    first, last = prose[0], prose[-1]
+    kept = [
+        b
+        for b in blocks[:first]
+        if b.link_density < rules.EDGE_MAX_LINK_DENSITY and not _is_article_meta(b, title)
+    ]
     # bylines and datelines repeated further down ("Published 18 November 2019")
-    kept += [b for b in blocks[first:] if not _is_dated_byline(b)]
+    kept += [b for b in blocks[first : last + 1] if not _is_dated_byline(b)]
+    # after the text: related-article lists, tag lists, share bars
+    kept += [
+        b
+        for b in blocks[last + 1 :]
+        if b.link_density < rules.EDGE_MAX_LINK_DENSITY and not _is_dated_byline(b)
+    ]
     return _unique(kept)
 
 

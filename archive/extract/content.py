@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -36,12 +37,13 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
         return HtmlResult("", Metadata())
     md = extract_metadata(doc, url)
     forum = is_forum(md, url)
-    body, mass = _clean(doc, forum, drop_hidden=True)
+    host = site_host(url)
+    body, mass = _clean(doc, forum, host, drop_hidden=True)
     if mass.text.get(body, 0) < rules.MIN_VISIBLE_CHARS:
         # everything is hidden until a script shows it (eBay, some SPAs): read it anyway
         fresh = dom.parse(text)
         if fresh is not None:
-            fresh_body, fresh_mass = _clean(fresh, forum, drop_hidden=False)
+            fresh_body, fresh_mass = _clean(fresh, forum, host, drop_hidden=False)
             if fresh_mass.text.get(fresh_body, 0) >= rules.MIN_HIDDEN_RESCUE_CHARS:
                 doc, body, mass = fresh, fresh_body, fresh_mass
     declared = article_hint(md, url)
@@ -104,14 +106,24 @@ def is_interface(block: render.Block) -> bool:
     return rules.UI_PHRASES.fullmatch(text.strip(rules.UI_STRIP).lower()) is not None
 
 
-def _clean(doc: HtmlElement, forum: bool, drop_hidden: bool) -> tuple[HtmlElement, Mass]:
+def site_host(url: str | None) -> str | None:
+    """The site's host name without "www.", to tell its own links from links elsewhere."""
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def _clean(
+    doc: HtmlElement, forum: bool, host: str | None, drop_hidden: bool
+) -> tuple[HtmlElement, Mass]:
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc, drop_hidden)
     dom.strip_boilerplate(doc, keep_comments=forum)
     body = doc.find("body")
     if body is None:
         body = doc
-    return body, measure(body)
+    return body, measure(body, host)
 
 
 def _under(block: render.Block, root: HtmlElement, named: Callable[[str], bool]) -> bool:

@@ -37,8 +37,8 @@ def is_prose(block: render.Block) -> bool:
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
-def measure(root: HtmlElement) -> Mass:
-    blocks = render.blocks(root)
+def measure(root: HtmlElement, host: str | None = None) -> Mass:
+    blocks = render.blocks(root, host)
     mass = Mass(blocks)
     text, links, prose = mass.text, mass.links, mass.prose
     for block in blocks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -73,10 +74,15 @@ class Block:
     tag: str  # the innermost block element that opened it ("p", "h2", "li", "tr", "div", ...)
     link_chars: int = 0
     element: HtmlElement | None = None
+    own_link_chars: int = 0  # link text pointing to the page's own site
 
     @property
     def link_density(self) -> float:
         return self.link_chars / max(1, len(self.text))
+
+    @property
+    def own_link_density(self) -> float:
+        return self.own_link_chars / max(1, len(self.text))
 
     @property
     def is_heading(self) -> bool:
@@ -88,13 +94,17 @@ class _Builder:
         self.blocks: list[Block] = []
         self.parts: list[str] = []
         self.link_chars = 0
+        self.own_link_chars = 0
         self.tags: list[tuple[str, HtmlElement | None]] = [("div", None)]
 
-    def add(self, text: str | None, in_link: bool) -> None:
+    def add(self, text: str | None, in_link: bool, own: bool = False) -> None:
         if text:
             self.parts.append(text)
             if in_link:
-                self.link_chars += len(text.strip())
+                length = len(text.strip())
+                self.link_chars += length
+                if own:
+                    self.own_link_chars += length
 
     def flush(self, preformatted: bool = False) -> None:
         if self.parts:
@@ -108,21 +118,25 @@ class _Builder:
                 text = text.strip()
             if text:
                 tag, element = self.tags[-1]
-                self.blocks.append(Block(text, tag, min(self.link_chars, len(text)), element))
+                links = min(self.link_chars, len(text))
+                own = min(self.own_link_chars, links)
+                self.blocks.append(Block(text, tag, links, element, own))
         self.parts = []
         self.link_chars = 0
+        self.own_link_chars = 0
 
 
-def blocks(root: HtmlElement) -> list[Block]:
-    """The blocks of ``root`` in document order."""
+def blocks(root: HtmlElement, host: str | None = None) -> list[Block]:
+    """The blocks of ``root`` in document order; links to ``host`` count as the site's own."""
     b = _Builder()
-    links = pre = 0  # how many <a> and <pre> we are inside
+    links: list[bool] = []  # the <a> we are inside: whether each points to the site itself
+    pre = 0  # how many <pre> we are inside
     # iterwalk instead of recursion: pages nest thousands of elements deep
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
         if not isinstance(tag, str):
             if event == "end":
-                b.add(el.tail, links > 0)
+                b.add(el.tail, bool(links), bool(links) and links[-1])
             continue
         block = tag in BLOCK_TAGS
         if event == "start":
@@ -135,13 +149,13 @@ def blocks(root: HtmlElement) -> list[Block]:
             elif tag in _CELLS:
                 b.add(" ", False)
             if tag == "a":
-                links += 1
+                links.append(_is_own(el.get("href"), host))
             elif tag == "pre":
                 pre += 1
-            b.add(el.text, links > 0)
+            b.add(el.text, bool(links), bool(links) and links[-1])
             continue
-        if tag == "a":
-            links -= 1
+        if tag == "a" and links:
+            links.pop()
         if block:
             b.flush(pre > 0)
             b.tags.pop()
@@ -150,9 +164,24 @@ def blocks(root: HtmlElement) -> list[Block]:
         if tag == "pre":
             pre -= 1
         if el is not root:
-            b.add(el.tail, links > 0)
+            b.add(el.tail, bool(links), bool(links) and links[-1])
     b.flush()
     return b.blocks
+
+
+def _is_own(href: str | None, host: str | None) -> bool:
+    """Whether a link leads to the same site: relative, or to ``host`` or a subdomain of it."""
+    if not href:
+        return False
+    href = href.strip()
+    if href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        return False
+    if "://" not in href[:12] and not href.startswith("//"):
+        return True
+    if not host:
+        return False
+    netloc = urlsplit(href if not href.startswith("//") else "http:" + href).hostname or ""
+    return netloc == host or netloc.endswith("." + host) or host.endswith("." + netloc)
 
 
 def join(blocks_: list[Block]) -> str:
