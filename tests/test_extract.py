@@ -51,6 +51,27 @@ def test_page_of_only_navigation_gives_no_text():
     assert len(result.text) < 40
 
 
+def test_article_keeps_its_sources_and_drops_links_to_more_stories():
+    paragraph = (
+        "<p>The survey of 2,000 households found that repairs were delayed by an average of "
+        "eleven weeks, a figure the housing office disputes in its own annual report.</p>"
+    )
+    html = (
+        '<html><head><meta property="og:type" content="article"><title>Repairs</title></head>'
+        "<body><article><h1>Repairs</h1>" + paragraph * 2 + "<ul>"
+        '<li><a href="https://stats.example.org/housing-2024">Housing survey 2024</a></li>'
+        '<li><a href="https://gov.example.net/report.pdf">Housing office annual report</a></li>'
+        "</ul>" + paragraph + '<ul><li><a href="/2024/05/rents-rise">Rents rise again</a></li>'
+        '<li><a href="https://news.test/2024/05/new-flats">New flats open</a></li></ul>'
+        + paragraph
+        + "</article></body></html>"
+    )
+    result = extract(html.encode(), "text/html", "https://news.test/2024/06/repairs")
+    assert "Housing survey 2024" in result.text
+    assert "Rents rise again" not in result.text
+    assert "New flats open" not in result.text
+
+
 def test_metadata_from_json_ld_opengraph_and_markup():
     result = extract(fixture("article_metadata.html"), "text/html", "https://harbour.test/p?id=7")
     assert result.title == "The tide tables of 1890"
