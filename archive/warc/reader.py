@@ -128,9 +128,10 @@ class Damage:
     end: int
 
 
-def _resume_after(fh: BinaryIO, start: int) -> int | None:
-    # The same test repair uses: a gzip magic where a complete member with a sound
-    # record begins (a magic inside compressed data will not inflate to one).
+def next_sound_record(fh: BinaryIO, start: int) -> int | None:
+    """Offset of the first sound record after ``start``: a gzip magic where a complete
+    member holding a sound record begins (a magic inside compressed data will not
+    inflate to one). None when there is none."""
     for offset in find_magic(fh, start + 1):
         for member_offset, length in iter_members(fh, offset):
             if record_problem(fh, member_offset, length) is None:
@@ -156,7 +157,7 @@ def walk_members(fh: BinaryIO) -> Iterator[tuple[int, int] | Damage]:
             end = member_offset + length
         if end >= size:
             return
-        resume = _resume_after(fh, end)
+        resume = next_sound_record(fh, end)
         yield Damage(end, size if resume is None else resume)
         if resume is None:
             return

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, directory_lock, lock_open_file
-from archive.warc.members import find_magic, iter_members
-from archive.warc.reader import record_problem
+from archive.warc.members import iter_members
+from archive.warc.reader import next_sound_record, record_problem
 
 Action = Literal["renamed", "truncated", "removed", "in-use", "damaged"]
 
@@ -82,20 +82,11 @@ def _sound_end(fh: BinaryIO) -> tuple[int, int]:
     return end, records
 
 
-def _sound_record_after(fh: BinaryIO, start: int) -> bool:
-    for offset in find_magic(fh, start + 1):
-        for member_offset, length in iter_members(fh, offset):
-            if record_problem(fh, member_offset, length) is None:
-                return True
-            break
-    return False
-
-
 def _cut_and_rename(fh: BinaryIO, path: Path) -> RepairReport:
     size = os.fstat(fh.fileno()).st_size
     end, records = _sound_end(fh)
     final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
-    if end < size and _sound_record_after(fh, end):
+    if end < size and next_sound_record(fh, end) is not None:
         return RepairReport(
             path,
             "damaged",
