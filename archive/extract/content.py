@@ -18,11 +18,11 @@ from lxml.html import HtmlElement
 from archive.extract import dom, render, rules
 from archive.extract.article import article_blocks
 from archive.extract.crosscheck import confirm_short_blocks
-from archive.extract.mass import Mass, measure
+from archive.extract.mass import Mass, is_prose, measure
 from archive.extract.metadata import Metadata, extract_metadata
 from archive.extract.pagetype import article_hint, is_forum, is_product
 from archive.extract.region import main_container, within
-from archive.extract.text import same_words
+from archive.extract.text import WORDS, same_words
 
 
 @dataclass
@@ -49,16 +49,16 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     declared = article_hint(md, url)
     root, article = main_container(doc, body, mass, forum, declared, md.title)
     blocks = [b for b in mass.blocks if within(b, root)] if root is not body else mass.blocks
-    blocks = [b for b in blocks if not is_interface(b)]
+    blocks = [b for b in blocks if not _is_chrome_text(b)]
     if forum:
-        blocks = [b for b in blocks if not is_post_meta(b)]
+        blocks = _thread_blocks(blocks)
     if is_product(md, url):
         blocks = [b for b in blocks if not _under(b, root, dom.shop_extra_name)]
     if article:
         blocks = confirm_short_blocks(article_blocks(blocks, root, md.title), root)
     else:
         # a page's main region starts at its headline: before it are breadcrumbs and promos
-        blocks = blocks[_headline(blocks, md.title) :]
+        blocks = _without_lead_bylines(blocks[_headline(blocks, md.title) :])
         if not forum:
             # the preview shows the start: hold it to trafilatura's confirmation too, while
             # the rest keeps the items of listings that trafilatura would drop
@@ -90,12 +90,72 @@ def _headline(blocks: list[render.Block], title: str | None) -> int:
     return heads[0] if before <= rules.MAX_LEAD_SHARE * total else 0
 
 
+def _is_chrome_text(block: render.Block) -> bool:
+    return is_interface(block) or is_call_to_action(block) or is_notice(block) or is_menu_row(block)
+
+
+def _thread_blocks(blocks: list[render.Block]) -> list[render.Block]:
+    """A thread's blocks without the posters' badges, nor the category label linked under
+    the thread's title (Discourse, Flarum)."""
+    kept = [b for b in blocks if not is_post_meta(b)]
+    for i, block in enumerate(kept[:-1]):
+        if block.tag == "h1":
+            label = kept[i + 1]
+            if label.link_density >= 0.9 and len(label.text.split()) <= 4:
+                del kept[i + 1]
+            break
+    return kept
+
+
 def is_post_meta(block: render.Block) -> bool:
-    """A forum poster's badge: rank, join date, post count (``rules.POST_META``)."""
+    """A forum poster's badge: rank, join date, post count (``rules.POST_META``), one per line."""
     text = block.text
-    if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
+    if len(text) > 200:
         return False
-    return rules.POST_META.match(text.strip()) is not None
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return all(
+        len(line.split()) <= rules.UI_MAX_WORDS and rules.POST_META.match(line) is not None
+        for line in lines
+    )
+
+
+def is_notice(block: render.Block) -> bool:
+    """A notice about the page, the shop or the reader's account ("Not open for further
+    replies.", "Free shipping over $100", "© 2024 ..."), a byline or a reading time."""
+    text = block.text.strip(rules.UI_STRIP)
+    words = len(text.split())
+    if words > rules.NOTICE_MAX_WORDS:
+        return False
+    if rules.NOTICES.match(text) is not None:
+        return True
+    return words <= rules.PROMOTION_MAX_WORDS and rules.PROMOTIONS.search(text) is not None
+
+
+def is_menu_row(block: render.Block) -> bool:
+    """Links in a row set apart by bars or dots ("new | past | comments | ask | show"), or one
+    short phrase repeated as a ticker ("Book Now * Book Now * Book Now")."""
+    text = block.text
+    if block.link_density >= rules.MENU_MIN_LINK_DENSITY:
+        separators = sum(text.count(sep) for sep in ("|", "·", "•"))
+        if separators >= rules.MENU_MIN_SEPARATORS:
+            return True
+    if block.tag == "tr":  # "Yes Yes Yes Yes" is a comparison table's row
+        return False
+    words = WORDS.findall(text.lower())
+    distinct = len(set(words))
+    return 0 < distinct <= 4 and len(words) >= rules.TICKER_MIN_REPEATS * distinct
+
+
+def _without_lead_bylines(blocks: list[render.Block]) -> list[render.Block]:
+    """``blocks`` without the short bylines before the first paragraph ("By The Editors"):
+    further down, in a listing, "by <name>" belongs to each item."""
+    first = next((i for i, b in enumerate(blocks) if is_prose(b)), len(blocks))
+    lead = [
+        b
+        for b in blocks[:first]
+        if len(b.text.split()) > rules.BYLINE_MAX_WORDS or not rules.SHORT_BYLINE.match(b.text)
+    ]
+    return lead + blocks[first:]
 
 
 def is_interface(block: render.Block) -> bool:
@@ -104,6 +164,14 @@ def is_interface(block: render.Block) -> bool:
     if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
         return False
     return rules.UI_PHRASES.fullmatch(text.strip(rules.UI_STRIP).lower()) is not None
+
+
+def is_call_to_action(block: render.Block) -> bool:
+    """A short link asking the reader to act: "Get a Quote", "Schedule a demo"."""
+    if block.is_heading or block.link_density < 0.9:
+        return False
+    words = WORDS.findall(block.text.lower())
+    return 0 < len(words) <= rules.CTA_MAX_WORDS and words[0] in rules.CTA_VERBS
 
 
 def site_host(url: str | None) -> str | None:

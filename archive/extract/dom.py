@@ -56,6 +56,7 @@ _BANNER = _index(rules.BANNER_WORDS)
 _CONTENT = _index(rules.CONTENT_WORDS)
 _CAPTION = _index(rules.CAPTION_WORDS)
 _SHOP_EXTRA = _index(rules.SHOP_EXTRA_WORDS)
+_BUTTON = _index(rules.BUTTON_WORDS)
 
 
 def _matches(
@@ -94,6 +95,12 @@ def caption_name(value: str) -> bool:
 def shop_extra_name(value: str) -> bool:
     """Whether a class or id value names reviews or recommendations (``rules.SHOP_EXTRA_WORDS``)."""
     return _matches(value, _SHOP_EXTRA, rules.SHOP_EXTRA_STEMS)
+
+
+@lru_cache(maxsize=8192)
+def button_name(value: str) -> bool:
+    """Whether a class value names a button or call to action (``rules.BUTTON_WORDS``)."""
+    return _matches(value, _BUTTON, ())
 
 
 @lru_cache(maxsize=8192)
@@ -238,6 +245,9 @@ def _is_boilerplate(
     el: HtmlElement, keep_comments: bool, mass: Mass, prose_limit: float, text_limit: float
 ) -> bool:
     kind = _chrome_kind(el)
+    classes = el.get("class")
+    if classes and button_name(classes) and text_length(el) <= rules.BUTTON_MAX_CHARS:
+        return True
     if kind is None:
         for attr in ("class", "id"):
             value = el.get(attr)

@@ -464,7 +464,7 @@ CONTENT_ITEMPROPS = frozenset({"articleBody", "text", "reviewBody", "description
 # Matched against the block's lower-cased text without trailing punctuation; a block only
 # qualifies when it has at most UI_MAX_WORDS words, so prose quoting such a phrase is safe.
 UI_MAX_WORDS = 8
-UI_PHRASES = re.compile(
+_UI_PHRASE = (
     r"(?:"
     # skipping and navigating
     r"skip to (?:the )?(?:main )?(?:content|navigation|search|footer)|skip navigation"
@@ -502,9 +502,22 @@ UI_PHRASES = re.compile(
     # galleries and captions
     r"|caption|toggle caption|hide caption|(?:image|photo|slide) \d+ (?:of|/) \d+|\d+ of \d+"
     r"|enlarge (?:this )?image|view (?:the )?gallery|photo|photos"
-    r")",
-    re.I,
+    # headings of link lists: other stories, searches, categories, brands
+    r"|(?:trending|popular|top|recent) searches|you might (?:also )?like"
+    r"|(?:other|more) (?:posts|articles|stories|recipes) you (?:may|might|will) (?:enjoy|like|love)"
+    r"|more(?: \w+){0,3} (?:from|in|on|like) (?:this|the|our) [\w ]{1,30}|more \w+"
+    r"|(?:product|shop by|browse by|all) categor(?:y|ies)|featured (?:brands|categories)"
+    r"|shop by \w+"
+    r"|our guides|quick links|useful links|recently viewed"
+    # controls of shops and documentation
+    r"|select (?:an? )?(?:size|colou?r|option|style|variant)|filters?(?: (?:&|and) sort)?"
+    r"|sort(?: by)?"
+    r"|notify me when (?:back in stock|available)|tell me more|find out more|discover more"
+    r"|expand (?:all|description)|collapse all|subscribe to (?:get access|read more|continue)"
+    r")"
 )
+# A block of several such phrases run together ("Jump to navigationJump to search") is one too.
+UI_PHRASES = re.compile(rf"{_UI_PHRASE}(?:[\s|·•/,]*{_UI_PHRASE})*", re.I)
 UI_STRIP = ".:!?…»›>|•·-–—*#()[] "
 
 # On forums: the poster's badge next to each post (XenForo, vBulletin, phpBB, Discourse,
@@ -514,11 +527,47 @@ POST_META = re.compile(
     r"|trophy points|reputation|location|likes received|solutions|rep|karma)\b\s*:?"
     r"|#\d+$|(?:new|junior|senior|well-known|active|registered|full|super|valued|veteran|elite"
     r"|respected|established|distinguished|platinum|gold|silver|bronze)?\s*member$"
+    r"|(?:premium|supporting|lifetime|vip|gold|platinum) member$|reply with quote\b"
     r"|(?:thread starter|start date|original poster|op|moderator|administrator|staff member)\b"
     r"|improve this (?:question|answer)|share|follow|asked\b|answered\b"
     r"|modified\b|viewed \d|\d+ (?:replies|views|likes|posts)$",
     re.I,
 )
+
+# Notices about the page, its thread or the reader's account, not the page's text: matched at
+# the start of a block of at most NOTICE_MAX_WORDS words.
+NOTICE_MAX_WORDS = 50
+NOTICES = re.compile(
+    r"(?:not open for further replies|this (?:topic|thread|discussion) (?:was|has been|is)"
+    r" (?:automatically )?(?:closed|locked|archived)"
+    r"|you must (?:log ?in|sign ?in|be logged in|register)|(?:please )?(?:log ?in|sign ?in)"
+    r" (?:or|and) register|create an account or (?:sign|log) ?in|register a new account"
+    r"|already have an account|don't have an account|join (?:now )?to see|you(?:'re| are) browsing"
+    r" .{1,60} as a guest|this (?:article|story|content) is (?:exclusive|only available) to"
+    r"|would you like to receive notifications|loading(?: paragraph)?\.\.\.|[\w.-]+(?: and \d+"
+    r" others?)? likes? this\b|(?:new )?replies are no longer allowed"
+    # legal lines, reading times, author bios
+    r"|copyright\s*(?:©|\(c\)|\d{4})|©|\(c\) \d{4}|all rights reserved"
+    r"|(?:[^|]{1,40}\|\s*)?\d+ min(?:ute)?s? read$"
+    r"|[\w.'-]+(?: [\w.'-]+){1,2} (?:is|was) an? (?:[\w-]+ ){0,3}(?:writer|editor|reporter"
+    r"|journalist|correspondent|contributor|columnist|producer)\b)",
+    re.I,
+)
+# Promotions of a shop's terms, anywhere in a block of at most PROMOTION_MAX_WORDS words.
+PROMOTION_MAX_WORDS = 20
+PROMOTIONS = re.compile(
+    r"free (?:shipping|delivery|returns)|livraison (?:offerte|gratuite)|ships by \w+"
+    r"|returns? (?:&|and) exchanges|flat rate|earn rewards|money[- ]back guarantee",
+    re.I,
+)
+# Bylines outside articles: "By The Currency editors".
+SHORT_BYLINE = re.compile(r"(?:by|written by|words by)\s+[^.!?]{2,50}$", re.I)
+BYLINE_MAX_WORDS = 6
+# A row of links set apart by bars or dots ("new | past | comments | ask") is a menu.
+MENU_MIN_SEPARATORS = 3
+MENU_MIN_LINK_DENSITY = 0.6
+# A block repeating one short phrase ("Book Now * Book Now * ...") is a ticker.
+TICKER_MIN_REPEATS = 4
 
 # --- product pages -----------------------------------------------------------------------------
 
@@ -558,3 +607,27 @@ SHOP_EXTRA_WORDS: tuple[tuple[str, ...], ...] = (
     ("loox",),
 )
 SHOP_EXTRA_STEMS: tuple[str, ...] = ("review", "rating", "recommend", "carousel")
+
+# --- calls to action ---------------------------------------------------------------------------
+
+# Elements a theme names as buttons ("btn btn--accent", "ui_button", "cta-link") are the site's
+# controls when their text is this short: "Speak to an expert", "Book Your Free Demo".
+BUTTON_WORDS: tuple[tuple[str, ...], ...] = (
+    ("btn",),
+    ("button",),
+    ("cta",),
+    ("call", "to", "action"),
+)
+BUTTON_MAX_CHARS = 40
+# A short block that is one link starting with one of these verbs asks the reader to do
+# something ("Get a Quote", "Schedule a demo", "View in list"): the site's prompt, not its text.
+CTA_MAX_WORDS = 6
+# fmt: off
+CTA_VERBS = frozenset({
+    "book", "schedule", "request", "get", "start", "contact", "talk", "speak", "try", "tell",
+    "notify", "view", "watch", "buy", "shop", "explore", "download", "claim", "apply", "join",
+    "register", "create", "discover", "browse", "order", "call", "chat", "find", "unlock",
+    "subscribe", "sign", "log", "login", "signup", "see", "show", "hide", "expand", "filter",
+    "sort", "select", "choose", "compare", "save", "install", "follow", "share",
+})
+# fmt: on
