@@ -128,6 +128,8 @@ def is_notice(block: render.Block) -> bool:
         return False
     if rules.NOTICES.match(text) is not None:
         return True
+    if rules.SALES_QUESTION.fullmatch(block.text.strip()) is not None:
+        return True
     return words <= rules.PROMOTION_MAX_WORDS and rules.PROMOTIONS.search(text) is not None
 
 
@@ -163,7 +165,10 @@ def is_interface(block: render.Block) -> bool:
     text = block.text
     if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
         return False
-    return rules.UI_PHRASES.fullmatch(text.strip(rules.UI_STRIP).lower()) is not None
+    # "Add to Cart - €549.99": the same control with a price on it (a price alone is content:
+    # a listing's items show theirs)
+    text = rules.PRICE.sub(" ", text).strip(rules.UI_STRIP).lower()
+    return bool(text) and rules.UI_PHRASES.fullmatch(text) is not None
 
 
 def is_call_to_action(block: render.Block) -> bool:

@@ -491,7 +491,7 @@ _UI_PHRASE = (
     r"|choose options|select options|out of stock|sold out|notify me(?: when available)?"
     r"|no products in the cart|continue shopping|view cart|checkout|compare"
     # loading and reading time
-    r"|loading|please wait|\d+ min(?:ute)?s? read|reading time:? \d+ min(?:ute)?s?"
+    r"|loading(?: \w+)?|please wait|\d+ min(?:ute)?s? read|reading time:? \d+ min(?:ute)?s?"
     # forum and comment controls
     r"|reply|quote|report|like|likes|permalink|save|embed|parent|original poster|op"
     r"|reply with quote|click to expand|joined|offline|online"
@@ -508,7 +508,8 @@ _UI_PHRASE = (
     r"|more(?: \w+){0,3} (?:from|in|on|like) (?:this|the|our) [\w ]{1,30}|more \w+"
     r"|(?:product|shop by|browse by|all) categor(?:y|ies)|featured (?:brands|categories)"
     r"|shop by \w+"
-    r"|our guides|quick links|useful links|recently viewed"
+    r"|our guides|quick links|useful links|recently viewed|more to explore"
+    r"|what(?:'|’)?s trending(?: \w+){0,3}|(?:current|sale|regular|list|original) price"
     # controls of shops and documentation
     r"|select (?:an? )?(?:size|colou?r|option|style|variant)|filters?(?: (?:&|and) sort)?"
     r"|sort(?: by)?"
@@ -519,6 +520,9 @@ _UI_PHRASE = (
 # A block of several such phrases run together ("Jump to navigationJump to search") is one too.
 UI_PHRASES = re.compile(rf"{_UI_PHRASE}(?:[\s|·•/,]*{_UI_PHRASE})*", re.I)
 UI_STRIP = ".:!?…»›>|•·-–—*#()[] "
+# A price in a label ("$99.99", "549,99 €", "CAD 60").
+_CURRENCY = r"(?:[$€£¥]|(?:USD|EUR|GBP|CAD|AUD|NZD|CHF|JPY|INR|SEK|NOK|DKK)\b)"
+PRICE = re.compile(rf"{_CURRENCY}\s?\d[\d.,]*|\d[\d.,]*\s?{_CURRENCY}")
 
 # On forums: the poster's badge next to each post (XenForo, vBulletin, phpBB, Discourse,
 # Stack Exchange), not part of what was said.
@@ -550,14 +554,29 @@ NOTICES = re.compile(
     r"|copyright\s*(?:©|\(c\)|\d{4})|©|\(c\) \d{4}|all rights reserved"
     r"|(?:[^|]{1,40}\|\s*)?\d+ min(?:ute)?s? read$"
     r"|[\w.'-]+(?: [\w.'-]+){1,2} (?:is|was) an? (?:[\w-]+ ){0,3}(?:writer|editor|reporter"
-    r"|journalist|correspondent|contributor|columnist|producer)\b)",
+    r"|journalist|correspondent|contributor|columnist|producer)\b"
+    # consent, affiliate and payment notices
+    r"|by (?:using|continuing|clicking|signing up|subscribing)\b.{0,80}"
+    r"\byou (?:agree|accept|consent)"
+    r"|(?:this|our) (?:website|site|page|post|article) (?:uses|contains|may contain) affiliate"
+    r"|we (?:may )?earn (?:a )?(?:small )?commission|as an amazon associate"
+    r"|your payment information is"
+    r")",
+    re.I,
+)
+# A block that is only a question that sells ("Ready to get pests out of your home?").
+SALES_QUESTION = re.compile(
+    r"(?:want|ready|looking for|need|struggling|interested in|tired of)\b[^?.!]{0,60}\?",
     re.I,
 )
 # Promotions of a shop's terms, anywhere in a block of at most PROMOTION_MAX_WORDS words.
-PROMOTION_MAX_WORDS = 20
+PROMOTION_MAX_WORDS = 30
 PROMOTIONS = re.compile(
-    r"free (?:shipping|delivery|returns)|livraison (?:offerte|gratuite)|ships by \w+"
-    r"|returns? (?:&|and) exchanges|flat rate|earn rewards|money[- ]back guarantee",
+    r"free (?:standard |express )?(?:shipping|delivery|returns)|livraison (?:offerte|gratuite)"
+    r"|ships by \w+|returns? (?:&|and) exchanges|flat rate|earn rewards|money[- ]back guarantee"
+    r"|get (?:up to )?[$€£]\d|get (?:a )?free\b"
+    r"|join our [\w ]{1,30}(?:program|programme|club|mailing list|newsletter)"
+    r"|(?:sign up for|subscribe to) our newsletter|(?:pick-?up|collect) in[- ]store",
     re.I,
 )
 # Bylines outside articles: "By The Currency editors".
