@@ -9,7 +9,6 @@ text (``article``), confirmed by a second reading (``crosscheck``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -37,13 +36,14 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
         return HtmlResult("", Metadata())
     md = extract_metadata(doc, url)
     forum = is_forum(md, url)
+    product = is_product(md, url)
     host = site_host(url)
-    body, mass = _clean(doc, forum, host, drop_hidden=True)
+    body, mass = _clean(doc, forum, product, host, drop_hidden=True)
     if mass.text.get(body, 0) < rules.MIN_VISIBLE_CHARS:
         # everything is hidden until a script shows it (eBay, some SPAs): read it anyway
         fresh = dom.parse(text)
         if fresh is not None:
-            fresh_body, fresh_mass = _clean(fresh, forum, host, drop_hidden=False)
+            fresh_body, fresh_mass = _clean(fresh, forum, product, host, drop_hidden=False)
             if fresh_mass.text.get(fresh_body, 0) >= rules.MIN_HIDDEN_RESCUE_CHARS:
                 doc, body, mass = fresh, fresh_body, fresh_mass
     declared = article_hint(md, url)
@@ -52,8 +52,6 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     blocks = [b for b in blocks if not _is_chrome_text(b)]
     if forum:
         blocks = _thread_blocks(blocks)
-    if is_product(md, url):
-        blocks = [b for b in blocks if not _under(b, root, dom.shop_extra_name)]
     if article:
         blocks = confirm_short_blocks(article_blocks(blocks, root, md.title), root)
     else:
@@ -188,22 +186,16 @@ def site_host(url: str | None) -> str | None:
 
 
 def _clean(
-    doc: HtmlElement, forum: bool, host: str | None, drop_hidden: bool
+    doc: HtmlElement, forum: bool, product: bool, host: str | None, drop_hidden: bool
 ) -> tuple[HtmlElement, Mass]:
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc, drop_hidden)
     dom.strip_boilerplate(doc, keep_comments=forum)
+    if product:
+        # reviews and other products go before the main region is chosen: on a shop page
+        # the reviews often hold more prose than the product's description
+        dom.strip_named(doc, dom.shop_extra_name)
     body = doc.find("body")
     if body is None:
         body = doc
     return body, measure(body, host)
-
-
-def _under(block: render.Block, root: HtmlElement, named: Callable[[str], bool]) -> bool:
-    """Whether the block sits in an element (below ``root``) whose class or id ``named``."""
-    el = block.element
-    while el is not None and el is not root:
-        if named(el.get("class") or "") or named(el.get("id") or ""):
-            return True
-        el = el.getparent()
-    return False

@@ -8,6 +8,7 @@ which of the remaining text is the main content is ``content.py``'s job.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from lxml import etree
@@ -93,7 +94,10 @@ def caption_name(value: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def shop_extra_name(value: str) -> bool:
-    """Whether a class or id value names reviews or recommendations (``rules.SHOP_EXTRA_WORDS``)."""
+    """Whether a class or id value names reviews or recommendations (``rules.SHOP_EXTRA_WORDS``).
+    A BEM modifier names a variant of its block, not what it is: "product--thumbnail_slider"
+    is a product shown with a slider, "carousel--slides" a carousel."""
+    value = " ".join(token.split("--")[0] for token in value.split())
     return _matches(value, _SHOP_EXTRA, rules.SHOP_EXTRA_STEMS)
 
 
@@ -270,3 +274,28 @@ def _is_boilerplate(
         ):
             return False
     return mass.prose.get(el, 0) < prose_limit and length < text_limit
+
+
+def strip_named(doc: HtmlElement, named: Callable[[str], bool]) -> None:
+    """Remove the elements whose class or id ``named`` (outermost first), except one holding
+    most of the page's text: that is a layout wrapper, not the part it is named after."""
+    body = doc.find("body")
+    root = body if body is not None else doc
+    limit = rules.MAX_NAMED_SHARE * max(1, text_length(root))
+    doomed = []
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            if (
+                child.tag not in rules.PROTECTED_TAGS
+                and (named(child.get("class") or "") or named(child.get("id") or ""))
+                and text_length(child) < limit
+            ):
+                doomed.append(child)
+            else:
+                stack.append(child)
+    for el in doomed:
+        _drop(el)

@@ -626,6 +626,9 @@ SHOP_EXTRA_WORDS: tuple[tuple[str, ...], ...] = (
     ("loox",),
 )
 SHOP_EXTRA_STEMS: tuple[str, ...] = ("review", "rating", "recommend", "carousel")
+# ... removed unless one holds this share of the page's text (a layout wrapper): on big shops
+# the reviews are most of the page.
+MAX_NAMED_SHARE = 0.9
 
 # --- calls to action ---------------------------------------------------------------------------
 
