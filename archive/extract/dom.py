@@ -58,6 +58,7 @@ _CONTENT = _index(rules.CONTENT_WORDS)
 _CAPTION = _index(rules.CAPTION_WORDS)
 _SHOP_EXTRA = _index(rules.SHOP_EXTRA_WORDS)
 _BUTTON = _index(rules.BUTTON_WORDS)
+_CONSENT = _index(rules.CONSENT_WORDS)
 
 
 def _matches(
@@ -262,6 +263,8 @@ def _is_boilerplate(
                 break
     if kind is None:
         return False
+    if _is_consent_dialog(el):
+        return True
     # inline elements (a <span> of share links) have no blocks of their own: count their text
     length = text_length(el)
     if kind == "links":
@@ -274,6 +277,16 @@ def _is_boilerplate(
         ):
             return False
     return mass.prose.get(el, 0) < prose_limit and length < text_limit
+
+
+def _is_consent_dialog(el: HtmlElement) -> bool:
+    """A consent manager (OneTrust, Cookiebot): removed whatever its size, since a preference
+    centre can out-write a short page, unless it holds the page's headline or main region (a
+    layout wrapper named after the banner it also shows). Other dialogs may hold a product's
+    description and keep the size guard."""
+    if not any(_matches(el.get(attr) or "", _CONSENT, ()) for attr in ("class", "id")):
+        return False
+    return not any(True for _ in el.iter("h1", "main", "article"))
 
 
 def strip_named(doc: HtmlElement, named: Callable[[str], bool]) -> None:

@@ -250,6 +250,20 @@ BANNER_WORDS: tuple[tuple[str, ...], ...] = (
     ("credit",),
     ("print", "only"),
 )
+# Consent managers: removed whatever their size (dom._is_consent_dialog).
+CONSENT_WORDS: tuple[tuple[str, ...], ...] = (
+    ("cookie",),
+    ("cookies",),
+    ("consent",),
+    ("gdpr",),
+    ("onetrust",),
+    ("cookiebot",),
+    ("cookielaw",),
+    ("didomi",),
+    ("usercentrics",),
+    ("truste",),
+    ("cmp", "container"),
+)
 # Word stems matched at the start of a word, for compounds written without a separator
 # ("commentlist", "socialicons", "relatedposts"). "commentary" is prose, not comments.
 BANNER_STEMS: tuple[str, ...] = (
