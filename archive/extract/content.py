@@ -191,6 +191,7 @@ def _clean(
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc, drop_hidden)
     dom.strip_boilerplate(doc, keep_comments=forum)
+    dom.strip_post_comments(doc)
     if product:
         # reviews and other products go before the main region is chosen: on a shop page
         # the reviews often hold more prose than the product's description

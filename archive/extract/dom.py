@@ -289,6 +289,21 @@ def _is_consent_dialog(el: HtmlElement) -> bool:
     return not any(True for _ in el.iter("h1", "main", "article"))
 
 
+_POST_COMMENTS = (
+    "//*[contains(@itemtype, 'schema.org/Comment')]"
+    "[ancestor::*[contains(@itemtype, 'schema.org/Question')"
+    " or contains(@itemtype, 'schema.org/Answer')]]"
+)
+
+
+def strip_post_comments(doc: HtmlElement) -> None:
+    """Remove the comments under a question or an answer (schema.org microdata, as Stack
+    Exchange marks them): asides to a post, where the answers are the content. Replies on
+    forums (Discourse marks them as Comment too) are not under a Question or Answer."""
+    for el in doc.xpath(_POST_COMMENTS):
+        _drop(el)
+
+
 def strip_named(doc: HtmlElement, named: Callable[[str], bool]) -> None:
     """Remove the elements whose class or id ``named`` (outermost first), except one holding
     most of the page's text: that is a layout wrapper, not the part it is named after."""
