@@ -142,9 +142,15 @@ def is_hidden(el: HtmlElement) -> bool:
 def _keep_hidden(el: HtmlElement) -> bool:
     """Hidden text that is still the page's content: prose that scripts reveal (React streaming
     placeholders, "read more" and tab panels). Menus and modals hidden the same way are links
-    or short."""
+    or short. Not kept: data ("{...}" configuration in a hidden span) and a hidden <pre> also
+    hidden from screen readers (a raw copy of the article for machines)."""
+    if el.tag == "pre" and el.get("aria-hidden") == "true":
+        return False
     length = text_length(el)
-    return length >= rules.HIDDEN_PROSE_CHARS and _link_length(el) < 0.3 * length
+    if length < rules.HIDDEN_PROSE_CHARS or _link_length(el) >= 0.3 * length:
+        return False
+    start = next((t.strip() for t in el.itertext() if t.strip()), "")
+    return not start.startswith(("{", "["))
 
 
 def _inside(el: HtmlElement, tags: frozenset[str]) -> bool:
@@ -204,7 +210,8 @@ def strip_unreadable(doc: HtmlElement, drop_hidden: bool = True) -> None:
                 doomed.append(child)
             elif tag in rules.DROP_TAGS:
                 # an unclosed <button> makes the parser put the rest of the page inside it
-                if tag in rules.UNCLOSED_TAGS and text_length(child) > 200:
+                # (a textarea holding text, "republish this article" HTML, is not that)
+                if tag in rules.UNCLOSED_TAGS and len(child) and text_length(child) > 200:
                     unwrapped.append(child)
                     stack.append(child)
                 else:
