@@ -9,6 +9,7 @@ text (``article``), confirmed by a second reading (``crosscheck``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -88,6 +89,9 @@ def _headline(blocks: list[render.Block], title: str | None) -> int:
     return heads[0] if before <= rules.MAX_LEAD_SHARE * total else 0
 
 
+_LEADING_SYMBOLS = re.compile(r"^[^\w\s]+\s*")  # "🍞 Struggling With Sourdough?"
+
+
 def _is_chrome_text(block: render.Block) -> bool:
     return is_interface(block) or is_call_to_action(block) or is_notice(block) or is_menu_row(block)
 
@@ -126,7 +130,7 @@ def is_notice(block: render.Block) -> bool:
         return False
     if rules.NOTICES.match(text) is not None:
         return True
-    if rules.SALES_QUESTION.fullmatch(block.text.strip()) is not None:
+    if rules.SALES_QUESTION.fullmatch(_LEADING_SYMBOLS.sub("", block.text.strip())) is not None:
         return True
     return words <= rules.PROMOTION_MAX_WORDS and rules.PROMOTIONS.search(text) is not None
 

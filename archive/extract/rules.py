@@ -524,6 +524,7 @@ _UI_PHRASE = (
     r"|shop by \w+"
     r"|our guides|quick links|useful links|recently viewed|more to explore"
     r"|what(?:'|’)?s trending(?: \w+){0,3}|(?:current|sale|regular|list|original) price"
+    r"|see price in (?:cart|bag)|follow (?:the )?(?:author|us|me)|(?:learn how to )?get started"
     # controls of shops and documentation
     r"|select (?:an? )?(?:size|colou?r|option|style|variant)|filters?(?: (?:&|and) sort)?"
     r"|sort(?: by)?"
@@ -574,7 +575,7 @@ NOTICES = re.compile(
     r"\byou (?:agree|accept|consent)"
     r"|(?:this|our) (?:website|site|page|post|article) (?:uses|contains|may contain) affiliate"
     r"|we (?:may )?earn (?:a )?(?:small )?commission|as an amazon associate"
-    r"|your payment information is"
+    r"|your payment information is|welcome (?:back )?to [^.!?]{1,40}!$"
     r")",
     re.I,
 )
@@ -589,7 +590,9 @@ PROMOTIONS = re.compile(
     r"free (?:standard |express )?(?:shipping|delivery|returns)|livraison (?:offerte|gratuite)"
     r"|ships by \w+|returns? (?:&|and) exchanges|flat rate|earn rewards|money[- ]back guarantee"
     r"|get (?:up to )?[$€£]\d|get (?:a )?free\b"
-    r"|join our [\w ]{1,30}(?:program|programme|club|mailing list|newsletter)"
+    r"|join our (?:[\w ]{1,30} )?(?:program|programme|club|mailing list|newsletter)"
+    r"|join (?:our|the|my) (?:[\w ]{1,30} )?(?:facebook|discord|slack|telegram|whatsapp)"
+    r" (?:group|community|server|channel)|(?:straight|directly|delivered) (?:in|to) your inbox"
     r"|(?:sign up for|subscribe to) our newsletter|(?:pick-?up|collect) in[- ]store",
     re.I,
 )
