@@ -72,6 +72,117 @@ def test_article_keeps_its_sources_and_drops_links_to_more_stories():
     assert "New flats open" not in result.text
 
 
+PROSE = (
+    "Our technicians inspect the whole building before any treatment starts, note every sign of "
+    "activity and explain the plan in writing, with the products used and the dates of visits."
+)
+
+
+def _page(body: str, head: str = "") -> bytes:
+    return (
+        f"<html><head><title>Pest control</title>{head}</head><body>{body}</body></html>".encode()
+    )
+
+
+def test_service_page_prompts_and_buttons_stay_out_of_the_preview():
+    body = (
+        "<main><h1>Pest control</h1>"
+        '<p><a class="btn btn--accent" href="/quote">Speak to an expert</a></p>'
+        f"<p>{PROSE}</p>"
+        '<p><a href="/book">Book Your Free Inspection</a></p>'
+        "<p>Ready to get pests out of your home?</p>"
+        f"<p>{PROSE.replace('building', 'garden')}</p>"
+        "<p>Free shipping on all refill kits over $50</p>"
+        '<div class="ticker">Book Now * Book Now * Book Now * Book Now * Book Now</div>'
+        "<p>By using this site, you agree to its terms and privacy statement.</p>"
+        "<p>Copyright © 2024 Pest Co. All rights reserved.</p></main>"
+    )
+    text = extract(_page(body), "text/html", "https://pests.test/services/control").text
+    assert text.startswith("Pest control\n\nOur technicians inspect the whole building")
+    assert "the whole garden" in text
+    for prompt in ("Speak to an expert", "Book", "Ready to", "Free shipping", "agree", "©"):
+        assert prompt not in text
+
+
+def test_thread_keeps_its_posts_not_notices_nor_the_category_label():
+    post = "<div class='post'><p>{}</p></div>"
+    body = (
+        "<main><h1>Which first telescope?</h1><a href='/c/beginners'>Beginners</a>"
+        + post.format(
+            "I would like a telescope for the planets and the moon, on a budget of "
+            "about four hundred euros, and I live in a city with a lot of light."
+        )
+        + "<div>Reply With Quote</div><div>Posts: 116<br>Joined: Feb 2019</div>"
+        + post.format(
+            "A small Dobsonian gives the most aperture for that money and shows the "
+            "planets well even from a city balcony; avoid the cheap refractors."
+        )
+        + "<p>Not open for further replies.</p>"
+        + "<p>You must log in or register to reply here.</p></main>"
+    )
+    text = extract(_page(body), "text/html", "https://forum.test/threads/first-telescope.12/").text
+    assert "budget of about four hundred euros" in text
+    assert "small Dobsonian" in text
+    for chrome in ("Beginners", "Reply With Quote", "Posts: 116", "further replies", "log in"):
+        assert chrome not in text
+
+
+def test_answers_stay_and_the_comments_under_them_go():
+    comment = (
+        '<li itemprop="comment" itemscope itemtype="https://schema.org/Comment">'
+        "<span>Have you tried turning the breaker off and on again, and did it help?</span></li>"
+    )
+    body = (
+        '<div itemscope itemtype="https://schema.org/QAPage"><div itemprop="mainEntity" '
+        'itemscope itemtype="https://schema.org/Question"><h1>Why is neutral not hot?</h1>'
+        f"<p>{PROSE}</p><ul>{comment}</ul>"
+        '<div itemscope itemtype="https://schema.org/Answer"><p>The neutral is bonded to earth '
+        "at the panel, so its potential stays close to ground while it carries the return "
+        f"current of every load on the circuit.</p><ul>{comment}</ul></div></div></div>"
+    )
+    text = extract(_page(body), "text/html", "https://qa.test/questions/42/why").text
+    assert "bonded to earth" in text
+    assert "breaker off and on" not in text
+
+
+def test_shop_page_description_wins_over_its_reviews():
+    review = (
+        "<div class='review'><p>I bought this pack for day hikes and it has been great so far, "
+        "the straps are comfortable and the pockets hold everything I need for a long day.</p>"
+        "</div>"
+    )
+    body = (
+        "<main><h1>Trail 25 Pack</h1><div class='description'><p>A 25-litre daypack with a "
+        "ventilated back panel, a hydration sleeve and a rain cover stowed in the lid.</p>"
+        "<p>Made of recycled nylon, it weighs 900 grams and fits torsos of 40 to 50 cm.</p></div>"
+        f"<section class='product-reviews'>{review * 6}</section></main>"
+    )
+    text = extract(_page(body), "text/html", "https://shop.test/product/227955/trail-25").text
+    assert "ventilated back panel" in text
+    assert "recycled nylon" in text
+    assert "day hikes" not in text
+
+
+def test_hidden_copies_and_data_are_not_text():
+    # a service page (no article): its main region holds a raw copy of the text for machines,
+    # a script's data and a "republish this page" box
+    body = (
+        f"<main><h1>Pest control</h1><p>{PROSE}</p>"
+        f"<p>{PROSE.replace('building', 'garden')}</p>"
+        f'<pre hidden aria-hidden="true"># Pest control\n\n{PROSE * 8}</pre>'
+        '<div><span hidden>{"layout": 2, "buttonText": "Buy now", "title": "'
+        + "x"
+        * 1200
+        + '"}</span></div>'
+        "<textarea readonly>&lt;h1&gt;Pest control&lt;/h1&gt;&lt;p&gt;"
+        + PROSE * 3
+        + "</textarea></main>"
+    )
+    text = extract(_page(body), "text/html", "https://pests.test/services").text
+    assert text.count("Our technicians") == 2
+    assert "#" not in text and "<h1>" not in text and "buttonText" not in text
+
+
 def test_metadata_from_json_ld_opengraph_and_markup():
     result = extract(fixture("article_metadata.html"), "text/html", "https://harbour.test/p?id=7")
     assert result.title == "The tide tables of 1890"
