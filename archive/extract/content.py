@@ -1,15 +1,15 @@
 """The main text of an HTML page.
 
 Steps: parse; read metadata (before cleaning, it needs <head>); remove what is never content
-(``dom``); measure the text and prose under each element (``mass``); pick the element holding
-the main content (``region``); keep its blocks (``render``) minus those that read as
-boilerplate: interface labels, forum badges, shop extras, and for articles what surrounds the
-text (``article``), confirmed by a second reading (``crosscheck``).
+(``dom``: hidden text, chrome, named boilerplate, consent managers, a shop's reviews, a
+question's comments); measure the text and prose under each element (``mass``); pick the
+element holding the main content (``region``); keep its blocks (``render``) minus the site's
+own controls, prompts and notices (``chrome``), and for articles what surrounds the text
+(``article``), confirmed by a second reading (``crosscheck``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,12 +17,13 @@ from lxml.html import HtmlElement
 
 from archive.extract import dom, render, rules
 from archive.extract.article import article_blocks
+from archive.extract.chrome import is_chrome_text, thread_blocks, without_lead_bylines
 from archive.extract.crosscheck import confirm_short_blocks
-from archive.extract.mass import Mass, is_prose, measure
+from archive.extract.mass import Mass, measure
 from archive.extract.metadata import Metadata, extract_metadata
 from archive.extract.pagetype import article_hint, is_forum, is_product
 from archive.extract.region import main_container, within
-from archive.extract.text import WORDS, same_words
+from archive.extract.text import same_words
 
 
 @dataclass
@@ -50,14 +51,14 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     declared = article_hint(md, url)
     root, article = main_container(doc, body, mass, forum, declared, md.title)
     blocks = [b for b in mass.blocks if within(b, root)] if root is not body else mass.blocks
-    blocks = [b for b in blocks if not _is_chrome_text(b)]
+    blocks = [b for b in blocks if not is_chrome_text(b)]
     if forum:
-        blocks = _thread_blocks(blocks)
+        blocks = thread_blocks(blocks)
     if article:
         blocks = confirm_short_blocks(article_blocks(blocks, root, md.title), root)
     else:
         # a page's main region starts at its headline: before it are breadcrumbs and promos
-        blocks = _without_lead_bylines(blocks[_headline(blocks, md.title) :])
+        blocks = without_lead_bylines(blocks[_headline(blocks, md.title) :])
         if not forum:
             # the preview shows the start: hold it to trafilatura's confirmation too, while
             # the rest keeps the items of listings that trafilatura would drop
@@ -87,98 +88,6 @@ def _headline(blocks: list[render.Block], title: str | None) -> int:
     before = sum(len(b.text) for b in blocks[: heads[0]])
     total = sum(len(b.text) for b in blocks)
     return heads[0] if before <= rules.MAX_LEAD_SHARE * total else 0
-
-
-_LEADING_SYMBOLS = re.compile(r"^[^\w\s]+\s*")  # "🍞 Struggling With Sourdough?"
-
-
-def _is_chrome_text(block: render.Block) -> bool:
-    return is_interface(block) or is_call_to_action(block) or is_notice(block) or is_menu_row(block)
-
-
-def _thread_blocks(blocks: list[render.Block]) -> list[render.Block]:
-    """A thread's blocks without the posters' badges, nor the category label linked under
-    the thread's title (Discourse, Flarum)."""
-    kept = [b for b in blocks if not is_post_meta(b)]
-    for i, block in enumerate(kept[:-1]):
-        if block.tag == "h1":
-            label = kept[i + 1]
-            if label.link_density >= 0.9 and len(label.text.split()) <= 4:
-                del kept[i + 1]
-            break
-    return kept
-
-
-def is_post_meta(block: render.Block) -> bool:
-    """A forum poster's badge: rank, join date, post count (``rules.POST_META``), one per line."""
-    text = block.text
-    if len(text) > 200:
-        return False
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return all(
-        len(line.split()) <= rules.UI_MAX_WORDS and rules.POST_META.match(line) is not None
-        for line in lines
-    )
-
-
-def is_notice(block: render.Block) -> bool:
-    """A notice about the page, the shop or the reader's account ("Not open for further
-    replies.", "Free shipping over $100", "© 2024 ..."), a byline or a reading time."""
-    text = block.text.strip(rules.UI_STRIP)
-    words = len(text.split())
-    if words > rules.NOTICE_MAX_WORDS:
-        return False
-    if rules.NOTICES.match(text) is not None:
-        return True
-    if rules.SALES_QUESTION.fullmatch(_LEADING_SYMBOLS.sub("", block.text.strip())) is not None:
-        return True
-    return words <= rules.PROMOTION_MAX_WORDS and rules.PROMOTIONS.search(text) is not None
-
-
-def is_menu_row(block: render.Block) -> bool:
-    """Links in a row set apart by bars or dots ("new | past | comments | ask | show"), or one
-    short phrase repeated as a ticker ("Book Now * Book Now * Book Now")."""
-    text = block.text
-    if block.link_density >= rules.MENU_MIN_LINK_DENSITY:
-        separators = sum(text.count(sep) for sep in ("|", "·", "•"))
-        if separators >= rules.MENU_MIN_SEPARATORS:
-            return True
-    if block.tag == "tr":  # "Yes Yes Yes Yes" is a comparison table's row
-        return False
-    words = WORDS.findall(text.lower())
-    distinct = len(set(words))
-    return 0 < distinct <= 4 and len(words) >= rules.TICKER_MIN_REPEATS * distinct
-
-
-def _without_lead_bylines(blocks: list[render.Block]) -> list[render.Block]:
-    """``blocks`` without the short bylines before the first paragraph ("By The Editors"):
-    further down, in a listing, "by <name>" belongs to each item."""
-    first = next((i for i, b in enumerate(blocks) if is_prose(b)), len(blocks))
-    lead = [
-        b
-        for b in blocks[:first]
-        if len(b.text.split()) > rules.BYLINE_MAX_WORDS or not rules.SHORT_BYLINE.match(b.text)
-    ]
-    return lead + blocks[first:]
-
-
-def is_interface(block: render.Block) -> bool:
-    """A button, prompt or label of the site (``rules.UI_PHRASES``)."""
-    text = block.text
-    if len(text) > 80 or len(text.split()) > rules.UI_MAX_WORDS:
-        return False
-    # "Add to Cart - €549.99": the same control with a price on it (a price alone is content:
-    # a listing's items show theirs)
-    text = rules.PRICE.sub(" ", text).strip(rules.UI_STRIP).lower()
-    return bool(text) and rules.UI_PHRASES.fullmatch(text) is not None
-
-
-def is_call_to_action(block: render.Block) -> bool:
-    """A short link asking the reader to act: "Get a Quote", "Schedule a demo"."""
-    if block.is_heading or block.link_density < 0.9:
-        return False
-    words = WORDS.findall(block.text.lower())
-    return 0 < len(words) <= rules.CTA_MAX_WORDS and words[0] in rules.CTA_VERBS
 
 
 def site_host(url: str | None) -> str | None:
