@@ -16,7 +16,7 @@ from pathlib import Path
 from archive.extract import charset, sniff
 
 EXTRACTOR = "cited-archive-extract"
-EXTRACTOR_VERSION = "1.0"
+EXTRACTOR_VERSION = "1.1"
 
 log = logging.getLogger(__name__)
 
