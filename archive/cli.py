@@ -276,7 +276,7 @@ def crawl(
         "host": host,
     }
     try:
-        with crawl_lock(config.home, wait=wait):
+        with crawl_lock(config.home, wait=wait, store=ctx.store):
             ctx.config = config
             result = run_crawl(ctx.store, args, overrides)
     except Busy as exc:

@@ -1,7 +1,12 @@
-"""One crawl at a time per store: an advisory lock file under ARCHIVE_HOME.
+"""One crawl at a time per store.
 
-``flock`` is released by the kernel when the holder dies, even by SIGKILL, so a
-killed crawl never leaves a stale lock behind.
+Two locks, both released by the system when their holder dies (even by SIGKILL), so a killed
+crawl never leaves a stale lock behind:
+
+- a ``flock`` on ``$ARCHIVE_HOME/crawl.lock``, for the WARC directory and the SQLite store;
+- on PostgreSQL, a session advisory lock in the database as well, keyed on the schema: several
+  machines (each with its own ARCHIVE_HOME) may share one PostgreSQL store, and their crawls
+  must not overlap either. The lock lives as long as the connection holding it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    from archive.db import Store
+
+# hashtextextended gives a stable 64-bit key per schema (PostgreSQL 11+).
+_KEY = "hashtextextended(current_schema() || '/cited-archive crawl', 0)"
 
 
 class Busy(RuntimeError):
@@ -19,7 +33,16 @@ class Busy(RuntimeError):
 
 
 @contextmanager
-def crawl_lock(home: Path, wait: bool = False, poll: float = 0.5) -> Iterator[None]:
+def crawl_lock(
+    home: Path, wait: bool = False, poll: float = 0.5, store: Store | None = None
+) -> Iterator[None]:
+    """Hold the store's crawl lock, or raise Busy (``wait``: poll until it is free)."""
+    with _file_lock(home, wait, poll), _database_lock(store, wait, poll):
+        yield
+
+
+@contextmanager
+def _file_lock(home: Path, wait: bool, poll: float) -> Iterator[None]:
     home.mkdir(parents=True, exist_ok=True)
     path = home / "crawl.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -41,3 +64,43 @@ def crawl_lock(home: Path, wait: bool = False, poll: float = 0.5) -> Iterator[No
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _database_lock(store: Store | None, wait: bool, poll: float) -> Iterator[None]:
+    if store is None or store.engine.dialect.name != "postgresql":
+        yield  # SQLite lives under ARCHIVE_HOME: the file lock covers it
+        return
+    conn = store.engine.connect()
+    try:
+        while not conn.execute(text(f"SELECT pg_try_advisory_lock({_KEY})")).scalar():
+            if not wait:
+                raise Busy(
+                    f"another crawl is running on this store ({_holder(conn)}); "
+                    "wait for it, or pass --wait to queue behind it"
+                )
+            time.sleep(poll)
+        conn.commit()  # the lock is the session's, not the transaction's
+        yield
+        conn.execute(text(f"SELECT pg_advisory_unlock({_KEY})"))
+        conn.commit()
+    except BaseException:
+        # the pool would keep this session, and its lock, alive: really close it
+        conn.invalidate()
+        raise
+    finally:
+        conn.close()
+
+
+def _holder(conn: Connection) -> str:
+    """Who holds the lock, from the running job's row (the crawl records host and pid)."""
+    from archive.models import Job
+
+    row = conn.execute(
+        text(
+            f"SELECT host, pid FROM {Job.__tablename__} WHERE status = 'running'"
+            " ORDER BY started_at DESC LIMIT 1"
+        )
+    ).first()
+    conn.rollback()
+    return f"pid {row.pid} on {row.host}" if row else "a crawl on another machine"

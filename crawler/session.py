@@ -74,7 +74,7 @@ class ArchiveSession:
         self._lock = None
         self.job_id = settings.getint("ARCHIVE_JOB_ID")
         if not self.job_id:  # `scrapy crawl` run directly: take the store's lock ourselves
-            self._lock = crawl_lock(config.home)
+            self._lock = crawl_lock(config.home, store=self.store)
             self._lock.__enter__()
             self.job_id = start_job(self.store, {"spider": "resources"}, self.now())
 

@@ -304,6 +304,56 @@ def test_two_crawls_at_once_one_runs_the_other_waits_or_exits(
 
 
 @pytest.mark.slow
+def test_machines_sharing_a_postgresql_store_take_turns(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    from stores import _pg_schema_url
+
+    from archive.models import Job
+
+    schema = _pg_schema_url()
+    url = next(schema)
+    paths = [f"/slow/{i}" for i in range(8)]
+    for i, path in enumerate(paths):
+        site.set(path, Slow(Fixed(realistic_page(i, 5_000)), 0.5))
+    listing = write_list(tmp_path / "list.txt", site, paths)
+
+    def env(machine: str) -> dict[str, str]:  # its own ARCHIVE_HOME, the shared database
+        return {**os.environ, "ARCHIVE_HOME": str(tmp_path / machine), "ARCHIVE_DATABASE_URL": url}
+
+    try:
+        first = subprocess.Popen(
+            [ARCHIVE, "crawl", "--source", str(listing)], env=env("a"), stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "a" / "crawl.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        refused = subprocess.run(
+            [ARCHIVE, "crawl", "--all"], env=env("b"), capture_output=True, text=True, timeout=120
+        )
+        assert refused.returncode == 75, refused.stderr[-2000:]
+        assert f"another crawl is running on this store (pid {first.pid}" in refused.stderr
+        queued = subprocess.run(
+            [ARCHIVE, "crawl", "--all", "--wait"],
+            env=env("b"),
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert first.wait(timeout=120) == 0
+        assert queued.returncode == 0, queued.stderr[-2000:]
+        store = Store(load_config(home=tmp_path / "b", database_url=url))
+        with store.session() as s:
+            jobs = s.scalars(select(Job).order_by(Job.id)).all()
+            assert [j.status for j in jobs] == ["finished", "finished"]
+            assert jobs[0].finished_at <= jobs[1].started_at
+        store.close()
+    finally:
+        schema.close()
+
+
+@pytest.mark.slow
 def test_paused_crawl_resumes_from_its_jobdir(
     site: LocalSite, archive_home: Path, tmp_path: Path
 ) -> None:

@@ -106,7 +106,7 @@ def reindex(ctx: Context, dry_run: bool, as_json: bool) -> None:
             report = rebuild(ctx.store, dry_run=True, progress=progress)
         else:
             # A crawl writing meanwhile would race the rows being rebuilt.
-            with crawl_lock(ctx.config.home):
+            with crawl_lock(ctx.config.home, store=ctx.store):
                 report = rebuild(ctx.store, progress=progress)
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
