@@ -275,9 +275,9 @@ def crawl(
         "type": type_,
         "host": host,
     }
+    ctx.config = config  # before the store opens: the crawl reads its flags from it
     try:
         with crawl_lock(config.home, wait=wait, store=ctx.store):
-            ctx.config = config
             result = run_crawl(ctx.store, args, overrides)
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)

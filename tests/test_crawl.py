@@ -412,6 +412,15 @@ def test_manners_user_agent_retry_after_and_private_addresses(
         cap = s.scalars(select(Capture).where(Capture.requested_url == site.url("/inside"))).one()
         assert cap.error_class == "private-address"
 
+    # The command-line flags give the same permissions as the environment.
+    result = crawl("--url", site.url("/private/secret"), "--allow-private", "--ignore-robots")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert site.hits("/private/secret") == 1
+    with store.session() as s:
+        url = site.url("/private/secret")
+        cap = s.scalars(select(Capture).where(Capture.requested_url == url)).one()
+        assert cap.http_status == 200 and cap.page_title == "Staff rota"
+
 
 @pytest.mark.slow
 def test_failed_fetches_are_recorded_with_their_class(
