@@ -6,6 +6,9 @@ import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
 
 from archive.captures import FetchOutcome, Preview, extract_preview
 from crawler.items import FetchItem
@@ -15,9 +18,15 @@ logger = logging.getLogger(__name__)
 
 
 def preview_of(item: FetchItem) -> Preview | None:
+    """The item's preview; None when there is no body or it cannot be read (a page we cannot
+    read is data, not a failed run: the capture is kept)."""
     if item.body is None:
         return None
-    return extract_preview(item.body, item.content_type, item.final_url)
+    try:
+        return extract_preview(item.body, item.content_type, item.final_url)
+    except Exception:
+        logger.warning("preview extraction failed for %s", item.final_url, exc_info=True)
+        return None
 
 
 class RecordPipeline:
@@ -30,17 +39,36 @@ class RecordPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        # Extraction is CPU work (a 200-page PDF takes seconds): it runs on its own thread so
+        # that the reactor keeps downloading meanwhile. One thread: items keep their order,
+        # and lxml parsers are not shared between threads.
+        self.extractor = ThreadPool(minthreads=1, maxthreads=1, name="preview-extraction")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> Any:
+    def open_spider(self, spider: Any = None) -> None:
+        self.extractor.start()
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.extractor.stop()
+
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchItem):
             return item
+        from twisted.internet import reactor
+
+        preview = await maybe_deferred_to_future(
+            deferToThreadPool(reactor, self.extractor, preview_of, item)
+        )
+        return self.record(item, preview)
+
+    def record(self, item: FetchItem, preview: Preview | None) -> FetchItem:
+        """Write the capture's metadata record, then its row (on the reactor thread)."""
         session = self.crawler.get_extension(ArchiveSession)
         try:
-            session.record(self.outcome(session, item))
+            session.record(self.outcome(session, item, preview))
         except Exception as exc:
             session.fail(f"could not record {item.requested_url}: {exc!r}")
             raise
@@ -63,7 +91,9 @@ class RecordPipeline:
                     fields["preview_of"] = original.capture_id
         return fields
 
-    def outcome(self, session: ArchiveSession, item: FetchItem) -> FetchOutcome:
+    def outcome(
+        self, session: ArchiveSession, item: FetchItem, preview: Preview | None
+    ) -> FetchOutcome:
         from archive.captures import new_capture_id
         from archive.models import Resource
 
@@ -98,10 +128,7 @@ class RecordPipeline:
             if final["revisit_of_record"]:
                 outcome.is_revisit = True
                 outcome.revisit_of = session.capture_for_record(final["revisit_of_record"])
-        try:
-            outcome.preview = preview_of(item)
-        except Exception:  # a page we cannot read is data, not a failed run: keep the capture
-            logger.warning("preview extraction failed for %s", item.final_url, exc_info=True)
+        outcome.preview = preview
         # Everything the capture row holds except the preview's full text, so that
         # `archive reindex` can rebuild the row even if the response record were lost.
         fields: dict[str, Any] = {
