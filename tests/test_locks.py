@@ -93,16 +93,18 @@ def test_waiting_queues_behind_the_holder(tmp_path: Path, shared_pg_url: str):
         from archive.db import Store
         from archive.locks import crawl_lock
         store = Store(load_config(home={str(tmp_path / "b")!r}, database_url={shared_pg_url!r}))
-        start = time.monotonic()
+        print("waiting", flush=True)
         with crawl_lock(store.config.home, store=store, wait=True, poll=0.05):
-            print(round(time.monotonic() - start, 2), flush=True)
+            print(time.time(), flush=True)
         """
     )
     with crawl_lock(first.config.home, store=first):
         waiter = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        assert waiter.stdout is not None and waiter.stdout.readline().strip() == "waiting"
+        time.sleep(1.0)
         assert waiter.poll() is None  # still queued
+        released = time.time()
     out, _ = waiter.communicate(timeout=30)
-    assert float(out) >= 1.0
+    assert float(out) >= released  # it got the lock only once the first let go
     first.close()
     second.close()
