@@ -219,6 +219,18 @@ def test_malformed_html_and_garbage_do_not_break_extraction():
         assert isinstance(extract(junk, "text/html"), Extraction)
 
 
+def test_text_after_an_early_closing_body_tag_is_read_as_a_browser_does():
+    # a theme's header template closes </body></html>, then the article follows
+    body = (
+        "<html><head><title>Six types of HR outsourcing</title></head><body>"
+        "<header><a href='/'>Home</a></header></body></html>"
+        f"<main><article><h1>Six types of HR outsourcing</h1><p>{PROSE}</p></article></main>"
+        "</body></html>"
+    ).encode()
+    text = extract(body, "text/html", "https://hr.test/blog/hr/six-types").text
+    assert text.startswith("Our technicians inspect the whole building")
+
+
 def test_deeply_nested_markup_does_not_overflow():
     depth = 1500  # page builders nest deeper than libxml2's default limit of 256
     body = (

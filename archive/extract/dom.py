@@ -18,6 +18,9 @@ from archive.extract import rules
 from archive.extract.mass import Mass, measure
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# libxml2 drops what follows an early </body> or </html>, which pages emit twice (a template's
+# closing tags, then the article); a browser keeps reading into <body>, and so do we.
+_BODY_END = re.compile(r"</(?:body|html)\s*>", re.I)
 # huge_tree: without it libxml2 drops everything nested deeper than 256 elements, which
 # page builders reach
 _PARSER = HTMLParser(
@@ -31,6 +34,7 @@ def parse(text: str) -> HtmlElement | None:
     """The document tree of ``text``; None when there is nothing to parse."""
     # lxml refuses str input that still declares a byte encoding
     text = _XML_DECLARATION.sub("", text, count=1)
+    text = _BODY_END.sub("", text)
     if not text.strip():
         return None
     try:
