@@ -69,6 +69,35 @@ def extract_preview(body: bytes, content_type: str | None, url: str | None) -> P
     )
 
 
+def repeated_preview(session: Session, record_id: str, content_type: str | None) -> Preview | None:
+    """The preview of the capture whose response record ``record_id`` is, for an identical
+    payload fetched again (a revisit): the same bytes give the same text, so an unchanged
+    recrawl need not extract again. Only when the same extractor version made it, from the
+    same content type, and its text was stored whole (not clipped); else None."""
+    from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
+
+    original = session.scalar(select(Capture).where(Capture.warc_record_id == record_id))
+    if (
+        original is None
+        or original.extractor != f"{EXTRACTOR}/{EXTRACTOR_VERSION}"
+        or original.content_type != content_type
+    ):
+        return None
+    text = original.full_text or ""
+    if len(text.encode("utf-8")) >= FULL_TEXT_MAX:
+        return None
+    return Preview(
+        page_title=original.page_title,
+        author=original.author,
+        published_date=original.published_date,
+        language=original.language,
+        description=original.description,
+        canonical_url=original.canonical_url,
+        full_text=text,
+        extractor=original.extractor,
+    )
+
+
 @dataclass
 class FetchOutcome:
     """Everything the crawler learned about one fetch attempt of one resource."""

@@ -10,7 +10,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
-from archive.captures import FetchOutcome, Preview, extract_preview
+from archive.captures import FetchOutcome, Preview, extract_preview, repeated_preview
 from crawler.items import FetchItem
 from crawler.session import ArchiveSession
 
@@ -59,10 +59,21 @@ class RecordPipeline:
             return item
         from twisted.internet import reactor
 
-        preview = await maybe_deferred_to_future(
-            deferToThreadPool(reactor, self.extractor, preview_of, item)
-        )
+        preview = self.repeated_preview(item)
+        if preview is None:
+            preview = await maybe_deferred_to_future(
+                deferToThreadPool(reactor, self.extractor, preview_of, item)
+            )
         return self.record(item, preview)
+
+    def repeated_preview(self, item: FetchItem) -> Preview | None:
+        """An unchanged page's preview, read back from the capture it repeats."""
+        final = item.hops[-1] if item.hops and item.status is not None else None
+        if final is None or not final["revisit_of_record"] or item.body is None:
+            return None
+        session = self.crawler.get_extension(ArchiveSession)
+        with session.store.session() as s:
+            return repeated_preview(s, final["revisit_of_record"], item.content_type)
 
     def record(self, item: FetchItem, preview: Preview | None) -> FetchItem:
         """Write the capture's metadata record, then its row (on the reactor thread)."""

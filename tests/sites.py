@@ -49,8 +49,14 @@ class Fixed(Route):
     headers: dict[str, str] = field(default_factory=dict)
 
     def serve(self, h: SiteHandler) -> None:
-        h.start(self.status, {"Content-Type": self.content_type,
-                              "Content-Length": str(len(self.body)), **self.headers})
+        h.start(
+            self.status,
+            {
+                "Content-Type": self.content_type,
+                "Content-Length": str(len(self.body)),
+                **self.headers,
+            },
+        )
         h.write(self.body)
 
 
@@ -69,8 +75,9 @@ class Gzip(Route):
         return gzip.compress(self.content, mtime=0)
 
     def serve(self, h: SiteHandler) -> None:
-        Fixed(self.body, self.status, self.content_type,
-              {"Content-Encoding": "gzip", **self.headers}).serve(h)
+        Fixed(
+            self.body, self.status, self.content_type, {"Content-Encoding": "gzip", **self.headers}
+        ).serve(h)
 
 
 @dataclass
@@ -87,8 +94,10 @@ class Chunked(Route):
         return b"".join(self.chunks)
 
     def serve(self, h: SiteHandler) -> None:
-        h.start(self.status, {"Content-Type": self.content_type,
-                              "Transfer-Encoding": "chunked", **self.headers})
+        h.start(
+            self.status,
+            {"Content-Type": self.content_type, "Transfer-Encoding": "chunked", **self.headers},
+        )
         for chunk in self.chunks:
             if chunk:  # an empty chunk would end the body early
                 h.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -279,8 +288,9 @@ class LocalSite:
     def start(self) -> LocalSite:
         self.stopping.clear()
         self._server = _Server(self, self.host)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -355,33 +365,55 @@ class LocalSite:
 
 #: path -> (title, paragraph) of each HTML article, for extraction assertions.
 ARTICLES: dict[str, tuple[str, str]] = {
-    "/": ("Harbour Lights Gazette", "The Harbour Lights Gazette publishes local reporting on "
-          "the waterfront, the fishing fleet and the town council. Browse today's articles."),
-    "/plain": ("Council approves new sea wall", "After three years of debate the town council "
-               "voted on Tuesday to fund a reinforced sea wall along the eastern promenade, "
-               "citing the storm surges of last winter that flooded forty homes."),
-    "/gzip": ("Fishing quotas cut for autumn", "Regional authorities announced a twelve per "
-              "cent reduction in mackerel quotas, a decision skippers say will force several "
-              "small boats to stay in harbour until the spring."),
-    "/chunked": ("Lighthouse keeper retires after forty years", "Margaret Okafor climbed the "
-                 "ninety-two steps of the north point lighthouse for the last time on Sunday, "
-                 "ending a career that began when the lamp was still wound by hand."),
-    "/final": ("Ferry timetable changes", "From next month the morning ferry will leave at "
-               "seven fifteen instead of seven, giving commuters from the islands more time "
-               "to make the connection with the mainland train."),
-    "/cp1252": ("Café owners weigh €2 surcharge", "“We can’t keep absorbing the cost,” said "
-                "Renée Dubois, whose café on the quay now charges €2 more for a pot of tea. "
-                "Other owners say they’ll wait and see."),
-    "/private/secret": ("Staff rota", "This page lists internal shift assignments and is "
-                        "not meant to be archived by crawlers."),
+    "/": (
+        "Harbour Lights Gazette",
+        "The Harbour Lights Gazette publishes local reporting on "
+        "the waterfront, the fishing fleet and the town council. Browse today's articles.",
+    ),
+    "/plain": (
+        "Council approves new sea wall",
+        "After three years of debate the town council "
+        "voted on Tuesday to fund a reinforced sea wall along the eastern promenade, "
+        "citing the storm surges of last winter that flooded forty homes.",
+    ),
+    "/gzip": (
+        "Fishing quotas cut for autumn",
+        "Regional authorities announced a twelve per "
+        "cent reduction in mackerel quotas, a decision skippers say will force several "
+        "small boats to stay in harbour until the spring.",
+    ),
+    "/chunked": (
+        "Lighthouse keeper retires after forty years",
+        "Margaret Okafor climbed the "
+        "ninety-two steps of the north point lighthouse for the last time on Sunday, "
+        "ending a career that began when the lamp was still wound by hand.",
+    ),
+    "/final": (
+        "Ferry timetable changes",
+        "From next month the morning ferry will leave at "
+        "seven fifteen instead of seven, giving commuters from the islands more time "
+        "to make the connection with the mainland train.",
+    ),
+    "/cp1252": (
+        "Café owners weigh €2 surcharge",
+        "“We can’t keep absorbing the cost,” said "
+        "Renée Dubois, whose café on the quay now charges €2 more for a pot of tea. "
+        "Other owners say they’ll wait and see.",
+    ),
+    "/private/secret": (
+        "Staff rota",
+        "This page lists internal shift assignments and is not meant to be archived by crawlers.",
+    ),
 }
 
 
 def html_page(title: str, text: str, links: Iterable[str] = ()) -> str:
     anchors = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
     nav = f"<ul>{anchors}</ul>" if anchors else ""
-    return (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head>\n<body><article>"
-            f"<h1>{title}</h1>\n<p>{text}</p></article>{nav}</body></html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html><head><title>{title}</title></head>\n<body><article>"
+        f"<h1>{title}</h1>\n<p>{text}</p></article>{nav}</body></html>\n"
+    )
 
 
 def minimal_pdf(text: str = "Hello PDF world", title: str = "Hello PDF") -> bytes:
@@ -405,7 +437,9 @@ def minimal_pdf(text: str = "Hello PDF world", title: str = "Hello PDF") -> byte
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -432,8 +466,10 @@ def standard_site() -> dict[str, Route]:
         "/missing": Fixed(html_page("Not found", "No such page.").encode(), status=404),
         "/error": Fixed(html_page("Server error", "Something broke.").encode(), status=500),
         "/paper.pdf": Fixed(minimal_pdf(), content_type="application/pdf"),
-        "/cp1252": Fixed(html_page(*ARTICLES["/cp1252"]).encode("cp1252"),
-                         content_type="text/html; charset=windows-1252"),
+        "/cp1252": Fixed(
+            html_page(*ARTICLES["/cp1252"]).encode("cp1252"),
+            content_type="text/html; charset=windows-1252",
+        ),
         "/big": Large(BIG_SIZE),
         "/robots.txt": Robots(ROBOTS_TXT),
         "/private/secret": Fixed(page("/private/secret")),

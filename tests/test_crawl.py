@@ -209,6 +209,11 @@ def test_recrawl_of_unchanged_site_writes_revisits(
         assert len(second) == len(paths)
         assert all(c.revisit_of and c.full_text for c in second)
         assert all(c.text_changed is False for c in second)
+        for c in second:  # the preview is read back from the capture it repeats
+            original = s.get(Capture, c.revisit_of)
+            assert original is not None
+            assert (c.page_title, c.full_text) == (original.page_title, original.full_text)
+            assert c.extractor == original.extractor
     with Wayback(tmp_path / "pywb", files) as wb:  # a revisit replays the original payload
         c = second[0]
         ts = c.warc_date.replace("-", "").replace(":", "").replace("T", "")[:14]

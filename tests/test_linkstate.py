@@ -309,3 +309,43 @@ def test_our_own_limits_never_condemn_a_link(registry: Store, error: str) -> Non
     assert [e[1] for e in events(registry, "paper")] == ["alive"]
     fresh = check(registry, "story", T0, None, error=error)
     assert (fresh.link_state, fresh.consecutive_failures) == ("unknown", 0)
+
+
+def test_an_unchanged_payload_reuses_the_preview_its_first_capture_made(registry: Store) -> None:
+    from archive.captures import repeated_preview
+    from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
+    from archive.models import Capture
+
+    current = f"{EXTRACTOR}/{EXTRACTOR_VERSION}"
+    with registry.session() as s:
+        res = s.get(Resource, "story")
+        assert res is not None
+        for n, (record, extractor, text) in enumerate(
+            [
+                ("<urn:uuid:a>", current, "The text of the story."),
+                ("<urn:uuid:b>", "cited-archive-extract/0.9", "Older rules, older text."),
+                ("<urn:uuid:c>", current, None),  # an image: no text, still a preview
+            ]
+        ):
+            outcome = FetchOutcome(
+                capture_id=new_capture_id(s, res, T0 + n * DAY, registry.config.hashids_salt),
+                resource_id="story",
+                requested_url=STORY,
+                fetched_at=T0 + n * DAY,
+                final_url=STORY,
+                http_status=200,
+                content_type="text/html",
+                warc_record_id=record,
+                preview=Preview(page_title="A story", full_text=text or "", extractor=extractor),
+            )
+            record_capture(s, outcome, refresh_days=30, now=T0 + n * DAY)
+        again = repeated_preview(s, "<urn:uuid:a>", "text/html")
+        assert again is not None
+        assert (again.page_title, again.full_text) == ("A story", "The text of the story.")
+        # other rules or another content type may read the same bytes differently: extract again
+        assert repeated_preview(s, "<urn:uuid:b>", "text/html") is None
+        assert repeated_preview(s, "<urn:uuid:a>", "application/pdf") is None
+        assert repeated_preview(s, "<urn:uuid:unknown>", "text/html") is None
+        empty = repeated_preview(s, "<urn:uuid:c>", "text/html")
+        assert empty is not None and empty.full_text == ""
+        assert s.scalar(select(Capture).where(Capture.warc_record_id == "<urn:uuid:c>"))

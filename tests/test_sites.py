@@ -113,8 +113,9 @@ def test_redirect_chain(site: LocalSite) -> None:
     assert final.status == 200 and ARTICLES["/final"][0].encode() in body
 
 
-@pytest.mark.parametrize(("path", "status"), [("/missing", 404), ("/error", 500),
-                                              ("/no/such/route", 404)])
+@pytest.mark.parametrize(
+    ("path", "status"), [("/missing", 404), ("/error", 500), ("/no/such/route", 404)]
+)
 def test_error_statuses(site: LocalSite, path: str, status: int) -> None:
     assert get(site, path)[0].status == status
 
