@@ -229,6 +229,9 @@ def stats(ctx: Context, as_json: bool) -> None:
 @click.option(
     "-s", "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any Scrapy setting."
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log Scrapy's start-up, components and statistics."
+)
 @pass_ctx
 def crawl(
     ctx: Context,
@@ -244,6 +247,7 @@ def crawl(
     jobdir: str | None,
     wait: bool,
     sets: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Fetch resources into WARC files, extract previews, update link states.
 
@@ -278,7 +282,7 @@ def crawl(
     ctx.config = config  # before the store opens: the crawl reads its flags from it
     try:
         with crawl_lock(config.home, wait=wait, store=ctx.store):
-            result = run_crawl(ctx.store, args, overrides)
+            result = run_crawl(ctx.store, args, overrides, verbose=verbose)
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later

@@ -6,6 +6,7 @@ The spider is named, never imported: Scrapy finds it through the project's
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -79,13 +80,39 @@ def start_job(store: Store, settings: dict[str, Any], now: datetime | None = Non
         return job.id
 
 
-def run_crawl(store: Store, spider_args: dict[str, Any], overrides: dict[str, Any]) -> CrawlResult:
+def _warnings_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+# Scrapy's start-up banner, component lists and statistics dump: useful when debugging the
+# crawler, noise around `archive crawl`'s own progress lines and summary (``--verbose``).
+CHATTY_LOGGERS = (
+    "scrapy.utils.log",
+    "scrapy.addons",
+    "scrapy.middleware",
+    "scrapy.crawler",
+    "scrapy.core.engine",
+    "scrapy.statscollectors",
+    "scrapy.extensions.logstats",
+)
+
+
+def run_crawl(
+    store: Store, spider_args: dict[str, Any], overrides: dict[str, Any], verbose: bool = False
+) -> CrawlResult:
     """Run one crawl in this process (Twisted's reactor can start only once per process).
 
     The job row is made here and handed to the crawl, which fills in its counts; a
     run that dies before finishing is marked failed here.
     """
     from scrapy.crawler import CrawlerProcess
+
+    for name in CHATTY_LOGGERS:
+        # a filter, not a level: Scrapy's logging set-up resets the levels of its loggers
+        chatty = logging.getLogger(name)
+        chatty.removeFilter(_warnings_only)
+        if not verbose:
+            chatty.addFilter(_warnings_only)
 
     job_id = start_job(store, {"args": {k: str(v) for k, v in spider_args.items() if v}})
     settings = scrapy_settings(store.config, {**overrides, "ARCHIVE_JOB_ID": job_id})

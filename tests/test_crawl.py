@@ -420,11 +420,16 @@ def test_manners_user_agent_retry_after_and_private_addresses(
     # The command-line flags give the same permissions as the environment.
     result = crawl("--url", site.url("/private/secret"), "--allow-private", "--ignore-robots")
     assert result.returncode == 0, result.stderr[-2000:]
+    # the log is the crawl's own: progress lines, no Scrapy banner or statistics dump
+    assert "[1/1] cap_" in result.stderr and " -> 200" in result.stderr
+    assert "Scrapy stats" not in result.stderr and "Enabled" not in result.stderr
     assert site.hits("/private/secret") == 1
     with store.session() as s:
         url = site.url("/private/secret")
         cap = s.scalars(select(Capture).where(Capture.requested_url == url)).one()
         assert cap.http_status == 200 and cap.page_title == "Staff rota"
+    verbose = crawl("--url", site.url("/private/secret"), "--allow-private", "-v")
+    assert "Dumping Scrapy stats" in verbose.stderr  # ... unless asked for
 
 
 @pytest.mark.slow
