@@ -315,7 +315,7 @@ def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
         click.echo(found.text or "(no text)")
 
 
-from archive.commands import rot, serve, warcs  # noqa: E402 - registered on `cli` above
+from archive.commands import export, rot, serve, warcs  # noqa: E402 - registered on `cli` above
 
 for _command in (
     rot.history,
@@ -326,6 +326,7 @@ for _command in (
     warcs.verify,
     warcs.reindex,
     serve.serve,
+    export.export,
 ):
     cli.add_command(_command)
 

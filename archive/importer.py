@@ -23,6 +23,9 @@ from archive.sources import MalformedFile, Row, read_rows
 from archive.urls import BadURL, check_url, host_of, url_key
 
 _CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days"}
+# What `archive export json` writes about our own checks (its entries carry an "archive"
+# block): derived from the captures, so re-importing an export changes nothing.
+_EXPORTED = {"archive", "fetch_status", "last_fetched_at"}
 _CHUNK = 500
 
 
@@ -119,7 +122,8 @@ def validate(row: Row) -> Entry:
         if not 3600 <= seconds <= 3650 * 86400:
             raise ValueError("refresh_days must be between 1 hour and 10 years")
         fields["refresh_seconds"] = seconds
-    meta = {str(k): _jsonable(v) for k, v in data.items() if k not in _CORE}
+    skip = _CORE | _EXPORTED if "archive" in data else _CORE
+    meta = {str(k): _jsonable(v) for k, v in data.items() if k not in skip}
     return Entry(row.line, rid, url, fields, stable_id and str(stable_id), meta)
 
 
