@@ -420,6 +420,31 @@ def test_replay_serves_wire_bytes_and_revisits(served: Served) -> None:
     )
 
 
+def test_replay_speaks_memento(served: Served) -> None:
+    plain = served.captures["/plain"]
+    url = served.site.url("/plain")
+    timemap = served.replay(f"/archive/timemap/link/{url}")
+    assert timemap.status == 200 and "link-format" in timemap.headers["Content-Type"]
+    mementos = re.findall(r'<([^>]+)>; rel="(?:first |last |first last )?memento"', timemap.text)
+    assert len(mementos) == len(plain)  # one per capture, the revisit included
+    # A TimeGate answers "as of" any date with the memento closest to it.
+    first = plain[0]
+    when = first.fetched_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    gate = served.replay(f"/archive/{url}", {"Accept-Datetime": when})
+    # pywb negotiates in place (RFC 7089 pattern 2.2): the memento itself, marked as such
+    assert gate.status == 200, gate.status
+    assert gate.headers["Memento-Datetime"] == when
+    assert "accept-datetime" in gate.headers["Vary"].lower()
+    assert 'rel="original"' in gate.headers["Link"] and 'rel="timemap"' in gate.headers["Link"]
+    assert (
+        gate.body
+        == served.replay(
+            f"/archive/{first.warc_date[:19].replace('-', '').replace(':', '').replace('T', '')}"
+            f"/{url}"
+        ).body
+    )
+
+
 def test_unknown_ids_and_unreplayable_captures_are_404(served: Served) -> None:
     blocked = served.captures["/private/secret"][0]
     assert blocked.error_class == "robots-blocked"

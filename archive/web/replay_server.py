@@ -50,6 +50,10 @@ def pywb_config(index: ReplayIndex) -> dict[str, Any]:
         "framed_replay": False,
         # Only the one collection below: nothing is discovered from the working folder.
         "enable_auto_colls": False,
+        # Memento (RFC 7089): a TimeGate at /archive/<url>, TimeMaps at
+        # /archive/timemap/link/<url>, Memento-Datetime and Link headers on every memento,
+        # so Memento clients and the wiki's tools can ask for "this URL as of a date".
+        "enable_memento": True,
         "collections_root": str(index.state_dir / "collections"),
         "collections": {
             COLLECTION: {
