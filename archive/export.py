@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO, TextIOWrapper
@@ -158,6 +158,9 @@ def write_cdxj(paths: list[Path], out: IO[str]) -> None:
 # --- WACZ ------------------------------------------------------------------------------------
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
 @dataclass
 class WaczReport:
     pages: int
@@ -225,6 +228,7 @@ def write_wacz(
     warc_dir: Path,
     target: Path,
     title: str | None = None,
+    progress: Progress | None = None,
 ) -> WaczReport:
     """Write ``target`` (see the module doc); written beside it, then renamed into place."""
     resources = selection.resources(session)
@@ -233,15 +237,18 @@ def write_wacz(
     tmp = target.with_name(target.name + ".part")
     try:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as wacz:
-            for path in warcs:  # stored: already gzipped per record, and seekable in place
+            for done, path in enumerate(warcs, 1):
+                # stored: already gzipped per record, and seekable in place
                 wacz.write(path, f"archive/{path.name}", compress_type=zipfile.ZIP_STORED)
+                if progress:
+                    progress("pack", done, len(warcs))
             index = BytesIO()
             text = TextIOWrapper(index, "utf-8", write_through=True)
             write_cdxj(warcs, text)
             text.flush()
             _add(wacz, "indexes/index.cdx", index.getvalue())
             _add(wacz, "pages/pages.jsonl", _pages_jsonl(page_list))
-            manifest = _datapackage(wacz, title or "cited-archive export", page_list)
+            manifest = _datapackage(wacz, title or "cited-archive export", page_list, progress)
             _add(wacz, "datapackage.json", manifest)
             digest = {"path": "datapackage.json", "hash": _sha256(manifest)}
             _add(wacz, "datapackage-digest.json", json.dumps(digest, indent=2).encode())
@@ -265,9 +272,17 @@ def _pages_jsonl(page_list: list[dict[str, Any]]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _datapackage(wacz: zipfile.ZipFile, title: str, page_list: list[dict[str, Any]]) -> bytes:
+def _datapackage(
+    wacz: zipfile.ZipFile,
+    title: str,
+    page_list: list[dict[str, Any]],
+    progress: Progress | None = None,
+) -> bytes:
     resources = []
-    for info in wacz.infolist():
+    infos = wacz.infolist()
+    for done, info in enumerate(infos, 1):
+        if progress:
+            progress("hash", done, len(infos))
         digest = hashlib.sha256()
         with wacz.open(info) as stream:
             while chunk := stream.read(1 << 20):

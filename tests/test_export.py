@@ -104,6 +104,7 @@ def test_wacz_holds_the_warcs_an_index_pages_and_a_true_manifest(
     )
     assert result.returncode == 0, result.stderr
     assert "1 pages, 2 WARC files" in result.stderr  # the revisit's file and the original's
+    assert "packing WARC files: 2/2" in result.stderr  # progress, for big archives
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(target) as wacz:
         names = wacz.namelist()

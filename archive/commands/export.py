@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from archive.commands.progress import Progress
 from archive.export import (
     Selection,
     snapshot,
@@ -84,7 +85,13 @@ def export(
                 _done(output, f"the records of {len(paths)} WARC files")
             else:
                 assert output is not None
-                report = write_wacz(session, selection, ctx.config.warc_dir, output, title)
+                progress = Progress()
+                try:
+                    report = write_wacz(
+                        session, selection, ctx.config.warc_dir, output, title, progress
+                    )
+                finally:
+                    progress.close()
                 _done(
                     output,
                     f"{report.pages} pages, {report.warc_files} WARC files, {kb(report.bytes)}",
