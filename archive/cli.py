@@ -232,6 +232,7 @@ def stats(ctx: Context, as_json: bool) -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Also log Scrapy's start-up, components and statistics."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the job's summary as JSON.")
 @pass_ctx
 def crawl(
     ctx: Context,
@@ -248,6 +249,7 @@ def crawl(
     wait: bool,
     sets: tuple[str, ...],
     verbose: bool,
+    as_json: bool,
 ) -> None:
     """Fetch resources into WARC files, extract previews, update link states.
 
@@ -286,8 +288,18 @@ def crawl(
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v) or "nothing due"
-    click.echo(f"job {result.job_id}: {result.finish_reason}; {counts}")
+    if as_json:
+        summary = {
+            "job": result.job_id,
+            "status": result.status,
+            "finish_reason": result.finish_reason,
+            "counts": result.counts,
+            "message": result.message,
+        }
+        click.echo(json.dumps(summary))
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
+        click.echo(f"job {result.job_id}: {result.finish_reason}; {counts or 'nothing due'}")
     if not result.ok:
         click.echo(f"error: the crawl failed: {result.message}", err=True)
         sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -428,8 +429,10 @@ def test_manners_user_agent_retry_after_and_private_addresses(
         url = site.url("/private/secret")
         cap = s.scalars(select(Capture).where(Capture.requested_url == url)).one()
         assert cap.http_status == 200 and cap.page_title == "Staff rota"
-    verbose = crawl("--url", site.url("/private/secret"), "--allow-private", "-v")
+    verbose = crawl("--url", site.url("/private/secret"), "--allow-private", "-v", "--json")
     assert "Dumping Scrapy stats" in verbose.stderr  # ... unless asked for
+    summary = json.loads(verbose.stdout)  # and a summary scripts can read
+    assert summary["status"] == "finished" and summary["counts"] == {"robots-blocked": 1}
 
 
 @pytest.mark.slow
