@@ -52,6 +52,10 @@ class Preview:
         }
 
 
+# What an extraction, a preview and a capture row all name alike.
+_METADATA = ("author", "published_date", "language", "description", "canonical_url")
+
+
 def extract_preview(body: bytes, content_type: str | None, url: str | None) -> Preview:
     """The preview of a response body (decoded of its Content-Encoding)."""
     from archive.extract import extract
@@ -59,13 +63,9 @@ def extract_preview(body: bytes, content_type: str | None, url: str | None) -> P
     found = extract(body, content_type, url)
     return Preview(
         page_title=found.title,
-        author=found.author,
-        published_date=found.published_date,
-        language=found.language,
-        description=found.description,
-        canonical_url=found.canonical_url,
         full_text=found.text,
         extractor=f"{found.extractor}/{found.extractor_version}",
+        **{name: getattr(found, name) for name in _METADATA},
     )
 
 
@@ -88,13 +88,9 @@ def repeated_preview(session: Session, record_id: str, content_type: str | None)
         return None
     return Preview(
         page_title=original.page_title,
-        author=original.author,
-        published_date=original.published_date,
-        language=original.language,
-        description=original.description,
-        canonical_url=original.canonical_url,
         full_text=text,
         extractor=original.extractor,
+        **{name: getattr(original, name) for name in _METADATA},
     )
 
 
@@ -186,15 +182,7 @@ def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
                 change_size(previous.full_text or "", text) if capture.text_changed else 0
             )
     if preview is not None:
-        for name in (
-            "page_title",
-            "author",
-            "published_date",
-            "language",
-            "description",
-            "canonical_url",
-            "extractor",
-        ):
+        for name in ("page_title", *_METADATA, "extractor"):
             setattr(capture, name, getattr(preview, name))
         capture.fetch_method = "scrapy"
     session.add(capture)

@@ -190,15 +190,23 @@ LINK_LIST_MIN_DENSITY = 0.3
 LINK_LIST_ALL_LINKS = 0.8
 LINK_LIST_MAX_TEXT = 300
 
-# Banners and boxes: boilerplate whatever their link density.
-BANNER_WORDS: tuple[tuple[str, ...], ...] = (
-    # consent and cookie banners [test: cookie_banner]
+# Consent managers and cookie banners [test: cookie_banner]: removed whatever their size
+# (dom._is_consent_dialog). Not "cmp": Adobe's page components are named "cmp-container".
+CONSENT_WORDS: tuple[tuple[str, ...], ...] = (
     ("cookie",),
     ("cookies",),
     ("consent",),
     ("gdpr",),
     ("onetrust",),
     ("cookiebot",),
+    ("cookielaw",),
+    ("didomi",),
+    ("usercentrics",),
+    ("truste",),
+)
+# Banners and boxes: boilerplate whatever their link density.
+BANNER_WORDS: tuple[tuple[str, ...], ...] = (
+    *CONSENT_WORDS,
     ("privacy", "banner"),
     ("cc", "banner"),
     ("cc", "window"),
@@ -249,20 +257,6 @@ BANNER_WORDS: tuple[tuple[str, ...], ...] = (
     ("about", "author"),
     ("credit",),
     ("print", "only"),
-)
-# Consent managers: removed whatever their size (dom._is_consent_dialog).
-CONSENT_WORDS: tuple[tuple[str, ...], ...] = (
-    ("cookie",),
-    ("cookies",),
-    ("consent",),
-    ("gdpr",),
-    ("onetrust",),
-    ("cookiebot",),
-    ("cookielaw",),
-    ("didomi",),
-    ("usercentrics",),
-    ("truste",),
-    ("cmp", "container"),
 )
 # Word stems matched at the start of a word, for compounds written without a separator
 # ("commentlist", "socialicons", "relatedposts"). "commentary" is prose, not comments.
