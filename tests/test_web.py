@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from html import unescape
 from pathlib import Path
 from urllib.parse import quote
@@ -429,7 +430,8 @@ def test_replay_speaks_memento(served: Served) -> None:
     assert len(mementos) == len(plain)  # one per capture, the revisit included
     # A TimeGate answers "as of" any date with the memento closest to it.
     first = plain[0]
-    when = first.fetched_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    archived = datetime.strptime(first.warc_date[:19], "%Y-%m-%dT%H:%M:%S")  # WARC-Date
+    when = archived.strftime("%a, %d %b %Y %H:%M:%S GMT")
     gate = served.replay(f"/archive/{url}", {"Accept-Datetime": when})
     # pywb negotiates in place (RFC 7089 pattern 2.2): the memento itself, marked as such
     assert gate.status == 200, gate.status
