@@ -127,7 +127,7 @@ class Capture(Base):
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     is_revisit: Mapped[bool] = mapped_column(Boolean, default=False)
     revisit_of: Mapped[str | None] = mapped_column(String(64))
-    warc_record_id: Mapped[str | None] = mapped_column(String(64))
+    warc_record_id: Mapped[str | None] = mapped_column(String(64), index=True)
     #: WARC-Date exactly as written, for WARC-Refers-To-Date of later revisits.
     warc_date: Mapped[str | None] = mapped_column(String(40))
     warc_file: Mapped[str | None] = mapped_column(String(255))
