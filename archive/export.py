@@ -161,6 +161,10 @@ def write_cdxj(paths: list[Path], out: IO[str]) -> None:
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+class NothingToExport(ValueError):
+    """The selection holds no captures to package."""
+
+
 @dataclass
 class WaczReport:
     pages: int
@@ -233,6 +237,10 @@ def write_wacz(
     """Write ``target`` (see the module doc); written beside it, then renamed into place."""
     resources = selection.resources(session)
     warcs = warc_files_for(session, resources, warc_dir)
+    if not warcs:  # a WACZ holds at least one WARC file
+        raise NothingToExport(
+            f"no WARC file holds a capture of the {len(resources)} selected resources"
+        )
     page_list = list(pages(session, resources))
     tmp = target.with_name(target.name + ".part")
     try:

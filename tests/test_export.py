@@ -182,6 +182,9 @@ def test_cdxj_and_a_missing_warc_file(
     assert {exported_site.url("/audit/1"), exported_site.url("/audit/2")} <= urls
 
     assert archive("export", "wacz").returncode == 2  # a WACZ needs -o
+    empty = archive("export", "wacz", "-o", str(tmp_path / "none.wacz"), "--state", "blocked")
+    assert empty.returncode == 1 and "no WARC file holds a capture" in empty.stderr
+    assert not (tmp_path / "none.wacz").exists()
     victim = sorted((archive_home / "warcs").glob("*.warc.gz"))[0]
     victim.rename(victim.with_suffix(".moved"))
     broken = archive("export", "wacz", "-o", str(tmp_path / "x.wacz"))

@@ -12,6 +12,7 @@ import click
 
 from archive.commands.progress import Progress
 from archive.export import (
+    NothingToExport,
     Selection,
     snapshot,
     warc_files_for,
@@ -96,7 +97,7 @@ def export(
                     output,
                     f"{report.pages} pages, {report.warc_files} WARC files, {kb(report.bytes)}",
                 )
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, NothingToExport) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 
