@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from archive.linkstate import Check, verdict
 from archive.models import Capture, LinkState, Resource
+from archive.wayback import WaybackCopy
 
 ROT_STATES: tuple[str, ...] = (
     LinkState.DEAD,
@@ -70,6 +71,9 @@ class ReportRow:
     #: Where the last capture ended up, for redirected resources only.
     final_url: str | None = None
     last_good: GoodCapture | None = None
+    #: Asked only with ``--wayback``, for rows without a good capture of ours.
+    wayback_checked: bool = False
+    wayback: WaybackCopy | None = None
 
     def as_json(self) -> dict[str, Any]:
         good = self.last_good
@@ -89,7 +93,29 @@ class ReportRow:
                 "fetched_at": good.fetched_at.isoformat(),
                 "replay_url": good.replay_url,
             },
-        }
+        } | (self._wayback_json() if self.wayback_checked else {})
+
+    def _wayback_json(self) -> dict[str, Any]:
+        copy = self.wayback
+        found = {"url": copy.url, "archived_at": copy.archived_at.isoformat()} if copy else None
+        return {"wayback": found}
+
+
+def add_wayback(rows: Sequence[ReportRow], api: str | None = None) -> list[str]:
+    """Ask the Wayback Machine for a copy of each page we hold no good capture of, as of
+    when it broke (``archive.wayback``). Returns the lookups that failed, as messages."""
+    from archive.wayback import WaybackError, closest_copies
+
+    wanted = [r for r in rows if r.last_good is None]
+    found = closest_copies(((r.url, r.since) for r in wanted), api)
+    failures = []
+    for row in wanted:
+        answer = found.get(row.url)
+        if isinstance(answer, WaybackError):
+            failures.append(str(answer))
+            continue
+        row.wayback_checked, row.wayback = True, answer
+    return failures
 
 
 def _is_good(row: Any) -> bool:
@@ -183,12 +209,15 @@ CSV_COLUMNS = (
 )
 
 
-def report_csv(rows: Iterable[ReportRow]) -> str:
+def report_csv(rows: Sequence[ReportRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    wayback = any(r.wayback_checked for r in rows)
+    writer.writerow(CSV_COLUMNS + (("wayback_url", "wayback_archived_at") if wayback else ()))
     for r in rows:
         good = r.last_good
+        copy = r.wayback
+        extra = [copy.url if copy else "", copy.archived_at.isoformat() if copy else ""]
         writer.writerow(
             [
                 r.state,
@@ -203,6 +232,7 @@ def report_csv(rows: Iterable[ReportRow]) -> str:
                 good.fetched_at.isoformat() if good else "",
                 good.replay_url if good else "",
             ]
+            + (extra if wayback else [])
         )
     return out.getvalue()
 
@@ -233,5 +263,10 @@ def report_text(rows: Sequence[ReportRow], states: Sequence[str]) -> str:
                 )
             else:
                 out.append("    no good capture archived")
+                if r.wayback:
+                    when = f"{r.wayback.archived_at:%Y-%m-%d}"
+                    out.append(f"    Wayback Machine copy of {when}: {r.wayback.url}")
+                elif r.wayback_checked:
+                    out.append("    no copy in the Wayback Machine either")
         out.append("")
     return "\n".join(out).rstrip("\n")

@@ -285,3 +285,87 @@ def test_diff_trouble_exits_2(archive: Archive, caps: dict[str, str]) -> None:
     assert one.exit_code == 2 and "1 captures with text" in one.output
     unknown = archive("diff", "no-such-thing")
     assert unknown.exit_code == 2 and "no resource" in unknown.output
+
+
+class FakeWayback:
+    """The Wayback availability API on loopback: a copy of the defunct lab's paper, none of
+    anything else, and an error for the journal."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        from urllib.parse import parse_qs, urlsplit
+
+        asked: list[dict[str, list[str]]] = []
+        self.asked = asked
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+                query = parse_qs(urlsplit(self.path).query)
+                asked.append(query)
+                url = query["url"][0]
+                if "journal" in url:
+                    self.send_error(503)
+                    return
+                snapshots = {}
+                if "defunct-lab" in url:
+                    snapshots["closest"] = {
+                        "available": True,
+                        "status": "200",
+                        "timestamp": "20251230101500",
+                        "url": f"http://web.archive.org/web/20251230101500/{url}",
+                    }
+                body = json.dumps({"url": url, "archived_snapshots": snapshots}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.api = f"http://127.0.0.1:{self.server.server_address[1]}/wayback/available"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def wayback() -> Iterator[FakeWayback]:
+    fake = FakeWayback()
+    yield fake
+    fake.close()
+
+
+def test_report_asks_the_wayback_machine_for_what_we_never_archived_well(
+    archive: Archive, caps: dict[str, str], wayback: FakeWayback
+) -> None:
+    result = archive("report", "--json", "--wayback", ARCHIVE_WAYBACK_API=wayback.api)
+    assert result.exit_code == 0, result.output
+    rows = {r["resource_id"]: r for r in json.loads(result.stdout)}
+    # only the pages we hold no good capture of are asked about, as of when they broke
+    asked = {q["url"][0]: q["timestamp"][0] for q in wayback.asked}
+    lab, journal = "https://defunct-lab.example/paper.html", "https://journal.example.com/article/7"
+    assert set(asked) == {lab, journal}
+    assert asked[lab] == f"{datetime.fromisoformat(rows['nxdomain']['since']):%Y%m%d%H%M%S}"
+    assert rows["nxdomain"]["wayback"] == {
+        "url": f"http://web.archive.org/web/20251230101500/{lab}",
+        "archived_at": "2025-12-30T10:15:00+00:00",
+    }
+    assert "wayback" not in rows["vanished"] and "wayback" not in rows["story"]  # ours serve
+    assert "wayback" not in rows["walled"]  # the lookup failed: no verdict, a warning
+    assert f"Wayback Machine lookup failed: {journal}" in result.stderr
+
+    text = archive("report", "--wayback", "--state", "dead", ARCHIVE_WAYBACK_API=wayback.api)
+    assert (
+        f"Wayback Machine copy of 2025-12-30: http://web.archive.org/web/20251230101500/{lab}"
+        in text.stdout
+    )
+    csv_out = archive("report", "--csv", "--wayback", ARCHIVE_WAYBACK_API=wayback.api)
+    by_id = {r["resource_id"]: r for r in csv.DictReader(io.StringIO(csv_out.stdout))}
+    assert by_id["nxdomain"]["wayback_archived_at"] == "2025-12-30T10:15:00+00:00"
+    assert archive("report", "--csv").stdout.splitlines()[0].endswith("replay_url")  # unasked

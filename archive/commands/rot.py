@@ -24,7 +24,14 @@ from archive.linkstate import moved_materially
 from archive.lookup import NotFound, find_resource
 from archive.models import Capture
 from archive.present import kb
-from archive.reports import parse_states, report_csv, report_text, rot_report, viewer_url
+from archive.reports import (
+    add_wayback,
+    parse_states,
+    report_csv,
+    report_text,
+    rot_report,
+    viewer_url,
+)
 
 if TYPE_CHECKING:  # archive.cli imports this module to register its commands
     from archive.cli import Context
@@ -109,10 +116,15 @@ def diff(ctx: Context, first: str, second: str | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.option(
+    "--wayback",
+    is_flag=True,
+    help="For pages without a good capture of ours, ask the Wayback Machine for its copy.",
+)
 @click.pass_obj
-def report(ctx: Context, states: str | None, as_json: bool, as_csv: bool) -> None:
+def report(ctx: Context, states: str | None, as_json: bool, as_csv: bool, wayback: bool) -> None:
     """Link rot: cited pages that are dead, gone, paywalled or redirected, with who cites
-    them and their last good capture."""
+    them and their last good capture (or, with --wayback, the Wayback Machine's)."""
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     try:
@@ -121,6 +133,9 @@ def report(ctx: Context, states: str | None, as_json: bool, as_csv: bool) -> Non
         raise click.BadParameter(str(exc), param_hint="--state") from exc
     with ctx.store.session() as session:
         rows = rot_report(session, wanted, viewer_url())
+    if wayback:
+        for failure in add_wayback(rows):  # the report goes on without that one lookup
+            click.echo(f"warning: Wayback Machine lookup failed: {failure}", err=True)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=1, ensure_ascii=False))
     elif as_csv:
