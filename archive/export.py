@@ -28,6 +28,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.db import chunks
 from archive.models import Capture, LinkState, Resource
 from archive.present import cut_at_word, preview_block
 from archive.warc.records import software
@@ -178,19 +179,16 @@ def warc_files_for(session: Session, resources: list[Resource], warc_dir: Path) 
     ids = [r.resource_id for r in resources]
     names: set[str] = set()
     originals: set[str] = set()
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(ids):
         rows = session.execute(
-            select(Capture.warc_file, Capture.revisit_of).where(
-                Capture.resource_id.in_(ids[start : start + 500])
-            )
+            select(Capture.warc_file, Capture.revisit_of).where(Capture.resource_id.in_(chunk))
         )
         for warc_file, revisit_of in rows:
             if warc_file:
                 names.add(warc_file)
             if revisit_of:
                 originals.add(revisit_of)
-    for start in range(0, len(originals), 500):
-        chunk = sorted(originals)[start : start + 500]
+    for chunk in chunks(sorted(originals)):
         names.update(
             f
             for f in session.scalars(select(Capture.warc_file).where(Capture.capture_id.in_(chunk)))

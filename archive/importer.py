@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from archive import ids
-from archive.db import Store
+from archive.db import Store, chunks
 from archive.models import Resource
 from archive.sources import MalformedFile, Row, read_rows
 from archive.urls import BadURL, check_url, host_of, url_key
@@ -26,7 +26,6 @@ _CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh
 # What `archive export json` writes about our own checks (its entries carry an "archive"
 # block): derived from the captures, so re-importing an export changes nothing.
 _EXPORTED = {"archive", "fetch_status", "last_fetched_at"}
-_CHUNK = 500
 
 
 @dataclass
@@ -127,11 +126,6 @@ def validate(row: Row) -> Entry:
     return Entry(row.line, rid, url, fields, stable_id and str(stable_id), meta)
 
 
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 class Importer:
     def __init__(self, store: Store, now: dt.datetime | None = None) -> None:
         self.store = store
@@ -181,7 +175,7 @@ class Importer:
 
     def _upsert(self, session: Session, entries: list[Entry], report: ImportReport) -> None:
         existing: dict[str, Resource] = {}
-        for chunk in _chunks([e.resource_id for e in entries]):
+        for chunk in chunks([e.resource_id for e in entries]):
             for res in session.scalars(select(Resource).where(Resource.resource_id.in_(chunk))):
                 existing[res.resource_id] = res
         taken_sids = self._owners_of_stable_ids(session, entries)
@@ -217,9 +211,9 @@ class Importer:
             if entry.stable_id:
                 taken_sids[entry.stable_id] = entry.resource_id
             report.resource_ids.append(entry.resource_id)
-        for chunk in _chunks(fresh):  # Core bulk insert: 6,000 rows in a fraction of a second
+        for chunk in chunks(fresh):  # Core bulk insert: 6,000 rows in a fraction of a second
             session.execute(insert(Resource), chunk)
-        for chunk in _chunks(seen):
+        for chunk in chunks(seen):
             session.execute(
                 update(Resource)
                 .where(Resource.resource_id.in_(chunk))
@@ -229,7 +223,7 @@ class Importer:
     def _owners_of_stable_ids(self, session: Session, entries: list[Entry]) -> dict[str, str]:
         wanted = [e.stable_id for e in entries if e.stable_id]
         owners: dict[str, str] = {}
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             rows = session.execute(
                 select(Resource.stable_id, Resource.resource_id).where(
                     Resource.stable_id.in_(chunk)
@@ -242,7 +236,7 @@ class Importer:
         """Numbers for new resources; a (rare) 48-bit collision takes the next free one."""
         wanted = {e.resource_id: ids.resource_number(e.resource_id) for e in entries}
         taken: set[int] = set()
-        for chunk in _chunks(list(wanted.values())):
+        for chunk in chunks(list(wanted.values())):
             taken.update(session.scalars(select(Resource.number).where(Resource.number.in_(chunk))))
         out: dict[str, int] = {}
         for rid, number in wanted.items():

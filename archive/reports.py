@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.db import chunks
 from archive.linkstate import Check, verdict
 from archive.models import Capture, LinkState, Resource
 from archive.wayback import WaybackCopy
@@ -25,7 +26,6 @@ ROT_STATES: tuple[str, ...] = (
     LinkState.REDIRECTED,
 )
 VIEWER_URL_DEFAULT = "http://127.0.0.1:8600"
-_CHUNK = 500
 
 
 def viewer_url() -> str:
@@ -131,8 +131,7 @@ def _capture_facts(
     """Per resource: its last capture and its last good capture (columns only, no text)."""
     last: dict[str, Any] = {}
     good: dict[str, Any] = {}
-    for start in range(0, len(resource_ids), _CHUNK):
-        chunk = resource_ids[start : start + _CHUNK]
+    for chunk in chunks(resource_ids):
         rows = session.execute(
             select(
                 Capture.resource_id,
