@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from archive.db import chunks
 from archive.models import Capture, LinkState, Resource
 from archive.present import cut_at_word, preview_block
+from archive.reports import capture_facts
 from archive.warc.records import software
 
 WACZ_VERSION = "1.1.1"
@@ -74,7 +75,9 @@ def iso(when: datetime | None) -> str | None:
 
 def snapshot(session: Session, selection: Selection, full_text: bool = False) -> Iterator[dict]:
     """The selected resources as the wiki's snapshot entries (see the module doc)."""
-    for res in selection.resources(session):
+    resources = selection.resources(session)
+    latest, _ = capture_facts(session, [r.resource_id for r in resources])
+    for res in resources:
         entry: dict[str, Any] = {
             "id": res.resource_id,
             "stable_id": res.stable_id,
@@ -91,22 +94,17 @@ def snapshot(session: Session, selection: Selection, full_text: bool = False) ->
         if res.last_checked_at is not None:
             entry["fetch_status"] = FETCH_STATUS.get(res.link_state, "error")
             entry["last_fetched_at"] = iso(res.last_checked_at)
-        entry["archive"] = _archive_block(session, res, full_text)
+        entry["archive"] = _archive_block(session, res, latest.get(res.resource_id), full_text)
         yield entry
 
 
-def _archive_block(session: Session, res: Resource, full_text: bool) -> dict[str, Any]:
+def _archive_block(session: Session, res: Resource, latest: Any, full_text: bool) -> dict[str, Any]:
+    """``latest``: the resource's last capture, as ``reports.capture_facts`` gives it."""
     block: dict[str, Any] = {
         "link_state": res.link_state,
         "state_since": iso(res.state_since),
         "next_check": iso(res.next_due_at),
     }
-    latest = session.scalar(
-        select(Capture)
-        .where(Capture.resource_id == res.resource_id)
-        .order_by(Capture.fetched_at.desc())
-        .limit(1)
-    )
     if latest is not None and latest.final_url and latest.final_url != res.url:
         block["final_url"] = latest.final_url
     good = session.get(Capture, res.last_ok_capture_id) if res.last_ok_capture_id else None

@@ -125,7 +125,7 @@ def _is_good(row: Any) -> bool:
     return verdict(check) == "ok"
 
 
-def _capture_facts(
+def capture_facts(
     session: Session, resource_ids: list[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Per resource: its last capture and its last good capture (columns only, no text)."""
@@ -159,7 +159,7 @@ def rot_report(
     viewer = viewer or viewer_url()
     resources = session.scalars(select(Resource).where(Resource.link_state.in_(list(states))))
     found = list(resources)
-    last, good = _capture_facts(session, [r.resource_id for r in found])
+    last, good = capture_facts(session, [r.resource_id for r in found])
     rows = []
     for res in found:
         ok = good.get(res.resource_id)
