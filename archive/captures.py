@@ -69,14 +69,14 @@ def extract_preview(body: bytes, content_type: str | None, url: str | None) -> P
     )
 
 
-def repeated_preview(session: Session, record_id: str, content_type: str | None) -> Preview | None:
-    """The preview of the capture whose response record ``record_id`` is, for an identical
-    payload fetched again (a revisit): the same bytes give the same text, so an unchanged
-    recrawl need not extract again. Only when the same extractor version made it, from the
-    same content type, and its text was stored whole (not clipped); else None."""
+def repeated_preview(session: Session, capture_id: str, content_type: str | None) -> Preview | None:
+    """The preview of capture ``capture_id``, for an identical payload fetched again (a
+    revisit of it): the same bytes give the same text, so an unchanged recrawl need not
+    extract again. Only when the same extractor version made it, from the same content type,
+    and its text was stored whole (not clipped); else None."""
     from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
 
-    original = session.scalar(select(Capture).where(Capture.warc_record_id == record_id))
+    original = session.get(Capture, capture_id)
     if (
         original is None
         or original.extractor != f"{EXTRACTOR}/{EXTRACTOR_VERSION}"

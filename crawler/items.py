@@ -22,3 +22,8 @@ class FetchItem:
     body: bytes | None = None
     error_class: str | None = None
     error_message: str | None = None
+
+    @property
+    def final_hop(self) -> dict[str, Any] | None:
+        """The exchange that answered (the last hop), when the fetch got an answer."""
+        return self.hops[-1] if self.hops and self.status is not None else None

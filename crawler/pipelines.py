@@ -59,27 +59,34 @@ class RecordPipeline:
             return item
         from twisted.internet import reactor
 
-        preview = self.repeated_preview(item)
+        session = self.crawler.get_extension(ArchiveSession)
+        final = item.final_hop
+        # the capture an identical payload repeats, looked up once for the preview and the row
+        revisit_of = (
+            session.capture_for_record(final["revisit_of_record"])
+            if final and final["revisit_of_record"]
+            else None
+        )
+        preview = None
+        if revisit_of and item.body is not None:  # an unchanged page: its preview is known
+            with session.store.session() as s:
+                preview = repeated_preview(s, revisit_of, item.content_type)
         if preview is None:
             preview = await maybe_deferred_to_future(
                 deferToThreadPool(reactor, self.extractor, preview_of, item)
             )
-        return self.record(item, preview)
+        return self.record(session, item, preview, revisit_of)
 
-    def repeated_preview(self, item: FetchItem) -> Preview | None:
-        """An unchanged page's preview, read back from the capture it repeats."""
-        final = item.hops[-1] if item.hops and item.status is not None else None
-        if final is None or not final["revisit_of_record"] or item.body is None:
-            return None
-        session = self.crawler.get_extension(ArchiveSession)
-        with session.store.session() as s:
-            return repeated_preview(s, final["revisit_of_record"], item.content_type)
-
-    def record(self, item: FetchItem, preview: Preview | None) -> FetchItem:
+    def record(
+        self,
+        session: ArchiveSession,
+        item: FetchItem,
+        preview: Preview | None,
+        revisit_of: str | None,
+    ) -> FetchItem:
         """Write the capture's metadata record, then its row (on the reactor thread)."""
-        session = self.crawler.get_extension(ArchiveSession)
         try:
-            session.record(self.outcome(session, item, preview))
+            session.record(self.outcome(session, item, preview, revisit_of))
         except Exception as exc:
             session.fail(f"could not record {item.requested_url}: {exc!r}")
             raise
@@ -103,7 +110,11 @@ class RecordPipeline:
         return fields
 
     def outcome(
-        self, session: ArchiveSession, item: FetchItem, preview: Preview | None
+        self,
+        session: ArchiveSession,
+        item: FetchItem,
+        preview: Preview | None,
+        revisit_of: str | None,
     ) -> FetchOutcome:
         from archive.captures import new_capture_id
         from archive.models import Resource
@@ -113,7 +124,7 @@ class RecordPipeline:
             assert resource is not None
             stable_id = resource.stable_id
             capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
-        final = item.hops[-1] if item.hops and item.status is not None else None
+        final = item.final_hop
         outcome = FetchOutcome(
             capture_id=capture_id,
             resource_id=item.resource_id,
@@ -138,7 +149,7 @@ class RecordPipeline:
             outcome.warc_length = final["length"]
             if final["revisit_of_record"]:
                 outcome.is_revisit = True
-                outcome.revisit_of = session.capture_for_record(final["revisit_of_record"])
+                outcome.revisit_of = revisit_of
         outcome.preview = preview
         # Everything the capture row holds except the preview's full text, so that
         # `archive reindex` can rebuild the row even if the response record were lost.

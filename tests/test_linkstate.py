@@ -317,6 +317,7 @@ def test_an_unchanged_payload_reuses_the_preview_its_first_capture_made(registry
     from archive.models import Capture
 
     current = f"{EXTRACTOR}/{EXTRACTOR_VERSION}"
+    made: dict[str, str] = {}  # record id -> capture id
     with registry.session() as s:
         res = s.get(Resource, "story")
         assert res is not None
@@ -339,13 +340,14 @@ def test_an_unchanged_payload_reuses_the_preview_its_first_capture_made(registry
                 preview=Preview(page_title="A story", full_text=text or "", extractor=extractor),
             )
             record_capture(s, outcome, refresh_days=30, now=T0 + n * DAY)
-        again = repeated_preview(s, "<urn:uuid:a>", "text/html")
+            made[record] = outcome.capture_id
+        again = repeated_preview(s, made["<urn:uuid:a>"], "text/html")
         assert again is not None
         assert (again.page_title, again.full_text) == ("A story", "The text of the story.")
         # other rules or another content type may read the same bytes differently: extract again
-        assert repeated_preview(s, "<urn:uuid:b>", "text/html") is None
-        assert repeated_preview(s, "<urn:uuid:a>", "application/pdf") is None
-        assert repeated_preview(s, "<urn:uuid:unknown>", "text/html") is None
-        empty = repeated_preview(s, "<urn:uuid:c>", "text/html")
+        assert repeated_preview(s, made["<urn:uuid:b>"], "text/html") is None
+        assert repeated_preview(s, made["<urn:uuid:a>"], "application/pdf") is None
+        assert repeated_preview(s, "cap_unknown", "text/html") is None
+        empty = repeated_preview(s, made["<urn:uuid:c>"], "text/html")
         assert empty is not None and empty.full_text == ""
         assert s.scalar(select(Capture).where(Capture.warc_record_id == "<urn:uuid:c>"))
