@@ -109,7 +109,5 @@ def _clean(
         # reviews and other products go before the main region is chosen: on a shop page
         # the reviews often hold more prose than the product's description
         dom.strip_named(doc, dom.shop_extra_name)
-    body = doc.find("body")
-    if body is None:
-        body = doc
+    body = dom.body_of(doc)
     return body, measure(body, host)

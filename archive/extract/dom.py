@@ -113,6 +113,12 @@ def button_name(value: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
+def consent_name(value: str) -> bool:
+    """Whether a class or id value names a consent manager (``rules.CONSENT_WORDS``)."""
+    return _matches(value, _CONSENT, ())
+
+
+@lru_cache(maxsize=8192)
 def content_name(value: str) -> bool:
     """Whether a class or id value names a main-content container (``rules.CONTENT_WORDS``)."""
     return _matches(value, _CONTENT, ())
@@ -237,24 +243,13 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
     whole article [test: cbs_menu]; an element holding most of the page's text or prose is
     therefore not removed on its name alone, unless it is all links [test: all_navigation].
     """
-    body = doc.find("body")
-    root = body if body is not None else doc
+    root = body_of(doc)
     mass = measure(root)
     text_limit = rules.MAX_REMOVED_SHARE * max(1, text_length(root))
     prose_limit = rules.MAX_REMOVED_SHARE * max(rules.PROSE_MIN_CHARS, mass.prose.get(root, 0))
-    doomed = []
-    stack = [root]
-    while stack:
-        el = stack.pop()
-        for child in el:
-            if child.tag not in rules.PROTECTED_TAGS and _is_boilerplate(
-                child, keep_comments, mass, prose_limit, text_limit
-            ):
-                doomed.append(child)
-            else:
-                stack.append(child)
-    for el in doomed:
-        _drop(el)
+    _strip_outermost(
+        root, lambda el: _is_boilerplate(el, keep_comments, mass, prose_limit, text_limit)
+    )
 
 
 def _is_boilerplate(
@@ -295,7 +290,7 @@ def _is_consent_dialog(el: HtmlElement) -> bool:
     centre can out-write a short page, unless it holds the page's headline or main region (a
     layout wrapper named after the banner it also shows). Other dialogs may hold a product's
     description and keep the size guard."""
-    if not any(_matches(el.get(attr) or "", _CONSENT, ()) for attr in ("class", "id")):
+    if not any(consent_name(el.get(attr) or "") for attr in ("class", "id")):
         return False
     return not any(True for _ in el.iter("h1", "main", "article"))
 
@@ -318,23 +313,37 @@ def strip_post_comments(doc: HtmlElement) -> None:
 def strip_named(doc: HtmlElement, named: Callable[[str], bool]) -> None:
     """Remove the elements whose class or id ``named`` (outermost first), except one holding
     most of the page's text: that is a layout wrapper, not the part it is named after."""
-    body = doc.find("body")
-    root = body if body is not None else doc
+    root = body_of(doc)
     limit = rules.MAX_NAMED_SHARE * max(1, text_length(root))
-    doomed = []
+    _strip_outermost(
+        root,
+        lambda el: (
+            (named(el.get("class") or "") or named(el.get("id") or "")) and text_length(el) < limit
+        ),
+    )
+
+
+def body_of(doc: HtmlElement) -> HtmlElement:
+    """The page's <body>, or the document itself when it has none."""
+    body = doc.find("body")
+    return body if body is not None else doc
+
+
+def _strip_outermost(root: HtmlElement, doomed: Callable[[HtmlElement], bool]) -> None:
+    """Remove the outermost elements below ``root`` that are ``doomed`` (their descendants go
+    with them and are not asked), except the containers that are never removed whole."""
+    found = []
     stack = [root]
     while stack:
         el = stack.pop()
         for child in el:
-            if not isinstance(child.tag, str):
-                continue
             if (
-                child.tag not in rules.PROTECTED_TAGS
-                and (named(child.get("class") or "") or named(child.get("id") or ""))
-                and text_length(child) < limit
+                isinstance(child.tag, str)
+                and child.tag not in rules.PROTECTED_TAGS
+                and doomed(child)
             ):
-                doomed.append(child)
+                found.append(child)
             else:
                 stack.append(child)
-    for el in doomed:
+    for el in found:
         _drop(el)
