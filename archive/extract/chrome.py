@@ -31,7 +31,10 @@ def thread_blocks(blocks: list[render.Block]) -> list[render.Block]:
     for i, block in enumerate(kept[:-1]):
         if block.tag == "h1":
             label = kept[i + 1]
-            if label.link_density >= 0.9 and len(label.text.split()) <= 4:
+            if (
+                label.link_density >= rules.WHOLE_LINK_DENSITY
+                and len(label.text.split()) <= rules.THREAD_LABEL_MAX_WORDS
+            ):
                 del kept[i + 1]
             break
     return kept
@@ -51,7 +54,8 @@ def is_post_meta(block: render.Block) -> bool:
 
 def is_notice(block: render.Block) -> bool:
     """A notice about the page, the shop or the reader's account ("Not open for further
-    replies.", "Free shipping over $100", "© 2024 ..."), a byline or a reading time."""
+    replies.", "Free shipping over $100", "© 2024 ..."), a reading time, an author's bio or
+    a question that sells ("Ready to get pests out of your home?")."""
     text = block.text.strip(rules.UI_STRIP)
     words = len(text.split())
     if words > rules.NOTICE_MAX_WORDS:
@@ -103,7 +107,7 @@ def is_interface(block: render.Block) -> bool:
 
 def is_call_to_action(block: render.Block) -> bool:
     """A short link asking the reader to act: "Get a Quote", "Schedule a demo"."""
-    if block.is_heading or block.link_density < 0.9:
+    if block.is_heading or block.link_density < rules.WHOLE_LINK_DENSITY:
         return False
     words = WORDS.findall(block.text.lower())
     return 0 < len(words) <= rules.CTA_MAX_WORDS and words[0] in rules.CTA_VERBS

@@ -652,6 +652,10 @@ BUTTON_WORDS: tuple[tuple[str, ...], ...] = (
     ("call", "to", "action"),
 )
 BUTTON_MAX_CHARS = 40
+# A block whose text is at least this share link text is one link (a button, a label).
+WHOLE_LINK_DENSITY = 0.9
+# A thread's category label under its title: one link of at most this many words.
+THREAD_LABEL_MAX_WORDS = 4
 # A short block that is one link starting with one of these verbs asks the reader to do
 # something ("Get a Quote", "Schedule a demo", "View in list"): the site's prompt, not its text.
 CTA_MAX_WORDS = 6
