@@ -416,8 +416,19 @@ def html_page(title: str, text: str, links: Iterable[str] = ()) -> str:
     )
 
 
-def minimal_pdf(text: str = "Hello PDF world", title: str = "Hello PDF") -> bytes:
-    """A one-page PDF with ``text`` in Helvetica and ``title`` in its Info dictionary."""
+def minimal_pdf(
+    text: str = "Hello PDF world",
+    title: str = "Hello PDF",
+    author: str | None = None,
+    created: str | None = None,
+) -> bytes:
+    """A one-page PDF with ``text`` in Helvetica, and ``title`` (and ``author``, and the
+    ``created`` PDF date such as ``D:20200514093000Z``) in its Info dictionary."""
+    info = f"/Title ({title}) /Producer (tests.sites)"
+    if author:
+        info += f" /Author ({author})"
+    if created:
+        info += f" /CreationDate ({created})"
     content = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -426,7 +437,7 @@ def minimal_pdf(text: str = "Hello PDF world", title: str = "Hello PDF") -> byte
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /Title (%s) /Producer (tests.sites) >>" % title.encode("latin-1"),
+        b"<< %s >>" % info.encode("latin-1"),
     ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

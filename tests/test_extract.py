@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
+from sites import minimal_pdf
 
 from archive.extract import EXTRACTOR, Extraction, extract, extract_file
 
@@ -317,38 +318,19 @@ def test_image_has_no_preview():
 def test_kind_is_sniffed_when_the_content_type_is_missing_or_generic():
     assert extract(fixture("cookie_banner.html"), None).kind == "html"
     assert extract(fixture("cookie_banner.html"), "application/octet-stream").kind == "html"
-    assert extract(minimal_pdf("Sniffed", "Sniffed PDF text."), None).kind == "pdf"
+    assert extract(minimal_pdf("Sniffed PDF text.", "Sniffed"), None).kind == "pdf"
     assert extract(b"\x89PNG\r\n\x1a\n\x00\x00", "application/octet-stream").kind == "none"
-
-
-def minimal_pdf(title: str, text: str) -> bytes:
-    """A one-page PDF with ``text`` in Helvetica and ``title`` in its Info dictionary."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        f"<< /Title ({title}) /Author (Ada Byron) /CreationDate (D:20200514093000Z) >>".encode(),
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\n" % (len(objects) + 1)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 def test_pdf_text_and_title():
     result = extract(
-        minimal_pdf("Annual Report 2020", "Revenue grew by ten percent."), "application/pdf"
+        minimal_pdf(
+            "Revenue grew by ten percent.",
+            title="Annual Report 2020",
+            author="Ada Byron",
+            created="D:20200514093000Z",
+        ),
+        "application/pdf",
     )
     assert result.kind == "pdf"
     assert "Revenue grew by ten percent." in result.text
@@ -359,11 +341,11 @@ def test_pdf_text_and_title():
 
 def test_broken_and_encrypted_pdfs_give_empty_text():
     assert extract(b"%PDF-1.4\n garbage garbage", "application/pdf").text == ""
-    truncated = minimal_pdf("T", "Cut short.")[:200]
+    truncated = minimal_pdf("Cut short.", "T")[:200]
     assert isinstance(extract(truncated, "application/pdf"), Extraction)
 
     writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(minimal_pdf("Secret", "Top secret text."))))
+    writer.append(PdfReader(io.BytesIO(minimal_pdf("Top secret text.", "Secret"))))
     writer.encrypt(user_password="hunter2", owner_password="owner", algorithm="RC4-128")
     buffer = io.BytesIO()
     writer.write(buffer)
@@ -381,7 +363,7 @@ def test_extract_file_by_suffix(tmp_path: Path):
     assert extract_file(page).text.startswith("A sourdough starter")
 
     pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(minimal_pdf("Report", "Local file text."))
+    pdf.write_bytes(minimal_pdf("Local file text.", "Report"))
     assert "Local file text." in extract_file(pdf).text
 
     note = tmp_path / "note.txt"
