@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 if TYPE_CHECKING:
     from archive.db import Store
@@ -97,10 +97,10 @@ def _holder(conn: Connection) -> str:
     from archive.models import Job
 
     row = conn.execute(
-        text(
-            f"SELECT host, pid FROM {Job.__tablename__} WHERE status = 'running'"
-            " ORDER BY started_at DESC LIMIT 1"
-        )
+        select(Job.host, Job.pid)
+        .where(Job.status == "running")
+        .order_by(Job.started_at.desc())
+        .limit(1)
     ).first()
     conn.rollback()
     return f"pid {row.pid} on {row.host}" if row else "a crawl on another machine"
