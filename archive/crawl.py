@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from archive.config import Config
-from archive.db import Store
-from archive.models import Job
+from archive.store.db import Store
+from archive.store.jobs import start_job
+from archive.store.models import Job
 
 
 @dataclass
@@ -57,27 +55,6 @@ def scrapy_settings(config: Config, overrides: dict[str, Any]) -> Any:
     values.update(overrides)
     settings.setdict(values, priority="cmdline")
     return settings
-
-
-def start_job(store: Store, settings: dict[str, Any], now: datetime | None = None) -> int:
-    """A new job row. Call with the crawl lock held: any job still marked running
-    then belongs to a crawl that was killed, and is marked interrupted."""
-    now = now or datetime.now(UTC)
-    with store.session() as s:
-        for stale in s.scalars(select(Job).where(Job.status == "running")):
-            stale.status = "interrupted"
-            stale.finished_at = stale.finished_at or now
-            stale.message = "the crawl process ended without closing its job (killed?)"
-        job = Job(
-            started_at=now,
-            status="running",
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            settings=settings,
-        )
-        s.add(job)
-        s.flush()
-        return job.id
 
 
 def _warnings_only(record: logging.LogRecord) -> bool:

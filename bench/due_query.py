@@ -5,7 +5,7 @@
 
 Fills a fresh SQLite store (migrated schema, under a temp dir) with resources whose
 ``next_due_at`` is spread the way a running archive spreads them, then runs
-``archive.due.due_refs`` (what a crawl runs to pick its resources) through a session.
+``archive.rot.due.due_refs`` (what a crawl runs to pick its resources) through a session.
 The peer is the very same statement told to ignore every index (``NOT INDEXED``):
 a full scan plus a top-N sort, which is what the query costs without its index.
 To show where the time goes, the same statement is also timed bare (SQLite and the
@@ -33,9 +33,9 @@ from typing import Any
 from sqlalchemy import Engine, column, event, func, insert, select, table
 
 from archive.config import load_config
-from archive.db import Store
-from archive.due import due_query, due_refs
-from archive.models import Resource
+from archive.rot.due import due_query, due_refs
+from archive.store.db import Store
+from archive.store.models import Resource
 
 NOW = datetime(2026, 4, 9, 12, 0, tzinfo=UTC)
 IMPORTED = NOW - timedelta(days=2)
@@ -163,7 +163,7 @@ def orm_rows(store: Store, limit: int) -> int:
 
 
 def id_url_rows(store: Store, limit: int) -> int:
-    # What the spider runs: archive.due.due_refs, (resource_id, url) of each due resource.
+    # What the spider runs: archive.rot.due.due_refs, (resource_id, url) of each due resource.
     with store.session() as session:
         return len(due_refs(session, NOW, limit=limit))
 

@@ -168,8 +168,29 @@ def _html_to_text(fragment: str) -> str:
     if not fragment.strip():
         return ""
     root = lxml_html.fromstring(fragment)
-    blocks = {"p", "div", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote",
-              "pre", "section", "article", "table", "ul", "ol", "dd", "dt", "figcaption"}
+    blocks = {
+        "p",
+        "div",
+        "li",
+        "br",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "table",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+        "figcaption",
+    }
     for el in root.iter():
         if isinstance(el.tag, str) and el.tag in blocks:
             el.tail = "\n" + (el.tail or "")

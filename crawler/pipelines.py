@@ -10,7 +10,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
-from archive.captures import FetchOutcome, Preview, extract_preview, repeated_preview
+from archive.capture.record import FetchOutcome, Preview, extract_preview, repeated_preview
 from crawler.items import FetchItem
 from crawler.session import ArchiveSession
 
@@ -100,7 +100,7 @@ class RecordPipeline:
         assert outcome.preview is not None
         fields = outcome.preview.as_record()
         if outcome.is_revisit and outcome.revisit_of:
-            from archive.models import Capture
+            from archive.store.models import Capture
 
             with session.store.session() as s:
                 original = s.get(Capture, outcome.revisit_of)
@@ -116,8 +116,8 @@ class RecordPipeline:
         preview: Preview | None,
         revisit_of: str | None,
     ) -> FetchOutcome:
-        from archive.captures import new_capture_id
-        from archive.models import Resource
+        from archive.capture.record import new_capture_id
+        from archive.store.models import Resource
 
         with session.store.session() as s:
             resource = s.get(Resource, item.resource_id)

@@ -15,12 +15,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from sqlalchemy import select
 
-from archive.captures import FetchOutcome, record_capture
+from archive.capture.record import FetchOutcome, record_capture
 from archive.config import Config, load_config
-from archive.crawl import start_job
-from archive.db import Store
-from archive.locks import crawl_lock
-from archive.models import Capture, Job
+from archive.store.db import Store
+from archive.store.jobs import start_job
+from archive.store.locks import crawl_lock
+from archive.store.models import Capture, Job
 from archive.warc import RevisitTarget, WarcWriter, repair_open_files
 from archive.warc.records import software
 

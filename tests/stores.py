@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from archive.config import load_config
-from archive.db import Store
+from archive.store.db import Store
 
 PG_SERVER = os.environ.get("ARCHIVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from warctools import Wayback, assert_warcio_check, cdxj_index, warcio_index
 
 from archive.config import load_config
-from archive.db import Store
-from archive.models import Capture, Resource
+from archive.store.db import Store
+from archive.store.models import Capture, Resource
 from archive.warc import Locator, verify_locator
 
 ARCHIVE = str(Path(sys.executable).parent / "archive")
@@ -265,7 +265,7 @@ def test_killed_crawl_resumes_without_loss_or_doubles(
     with store.session() as s:
         caps = s.scalars(select(Capture)).all()
         assert sorted(c.requested_url for c in caps) == sorted(site.url(p) for p in paths)
-        from archive.models import Job
+        from archive.store.models import Job
 
         assert [j.status for j in s.scalars(select(Job).order_by(Job.id))] == [
             "interrupted",
@@ -301,7 +301,7 @@ def test_two_crawls_at_once_one_runs_the_other_waits_or_exits(
     assert queued.returncode == 0, queued.stderr[-2000:]
     store = open_store(archive_home)
     with store.session() as s:
-        from archive.models import Job
+        from archive.store.models import Job
 
         jobs = s.scalars(select(Job).order_by(Job.id)).all()
         assert [j.status for j in jobs] == ["finished", "finished"]
@@ -315,7 +315,7 @@ def test_machines_sharing_a_postgresql_store_take_turns(
 ) -> None:
     from stores import _pg_schema_url
 
-    from archive.models import Job
+    from archive.store.models import Job
 
     schema = _pg_schema_url()
     url = next(schema)

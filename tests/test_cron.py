@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner, Result
 from crontab import CronTab
 
-from archive import cron
-from archive.cli import Context
-from archive.commands.rot import schedule
+from archive.cli.context import Context
+from archive.cli.rot import schedule
+from archive.rot import cron
 
 OTHER_LINE = "15 4 * * * /usr/local/bin/backup --quiet # nightly backup"
 

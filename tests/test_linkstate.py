@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive.captures import FetchOutcome, Preview, new_capture_id, record_capture
-from archive.db import Store
-from archive.due import due_refs
-from archive.importer import Importer
-from archive.linkstate import BACKOFF_MAX, DEAD_SPACING, backoff
-from archive.models import LinkEvent, Resource
+from archive.capture.record import FetchOutcome, Preview, new_capture_id, record_capture
+from archive.registry.importer import Importer
+from archive.rot.due import due_refs
+from archive.rot.linkstate import BACKOFF_MAX, DEAD_SPACING, backoff
+from archive.store.db import Store
+from archive.store.models import LinkEvent, Resource
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -312,9 +312,9 @@ def test_our_own_limits_never_condemn_a_link(registry: Store, error: str) -> Non
 
 
 def test_an_unchanged_payload_reuses_the_preview_its_first_capture_made(registry: Store) -> None:
-    from archive.captures import repeated_preview
+    from archive.capture.record import repeated_preview
     from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
-    from archive.models import Capture
+    from archive.store.models import Capture
 
     current = f"{EXTRACTOR}/{EXTRACTOR_VERSION}"
     made: dict[str, str] = {}  # record id -> capture id

@@ -14,8 +14,8 @@ import pytest
 from stores import _pg_schema_url
 
 from archive.config import load_config
-from archive.db import Store
-from archive.locks import Busy, crawl_lock
+from archive.store.db import Store
+from archive.store.locks import Busy, crawl_lock
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path, shared_pg_url: str):
         f"""
         import sys, time
         from archive.config import load_config
-        from archive.db import Store
-        from archive.locks import crawl_lock
+        from archive.store.db import Store
+        from archive.store.locks import crawl_lock
         store = Store(load_config(home={str(tmp_path / "a")!r}, database_url={shared_pg_url!r}))
         with crawl_lock(store.config.home, store=store):
             print("locked", flush=True)
@@ -90,8 +90,8 @@ def test_waiting_queues_behind_the_holder(tmp_path: Path, shared_pg_url: str):
         f"""
         import time
         from archive.config import load_config
-        from archive.db import Store
-        from archive.locks import crawl_lock
+        from archive.store.db import Store
+        from archive.store.locks import crawl_lock
         store = Store(load_config(home={str(tmp_path / "b")!r}, database_url={shared_pg_url!r}))
         print("waiting", flush=True)
         with crawl_lock(store.config.home, store=store, wait=True, poll=0.05):

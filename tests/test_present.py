@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from archive.models import Capture
-from archive.present import cut_at_word, preview_block
+from archive.inspect.card import cut_at_word, preview_block
+from archive.store.models import Capture
 
 
 def capture(text: str | None, status: int | None = 200, **kw: object) -> Capture:

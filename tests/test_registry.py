@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from archive import ids
 from archive.cli import cli
-from archive.db import Store
-from archive.importer import Importer
-from archive.lookup import NotFound, find_resource
-from archive.models import Resource
+from archive.registry import ids
+from archive.registry.importer import Importer
+from archive.registry.lookup import NotFound, find_resource
+from archive.store.db import Store
+from archive.store.models import Resource
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "resources"
 REGISTRY = SHARED / "example-resources.yaml"

@@ -31,12 +31,12 @@ except ImportError:  # before Python 3.14
 
 from test_crawl import ARCHIVE, CAP, STANDARD  # noqa: E402 - the same crawl setup
 
-from archive.cli import Context
-from archive.commands.warcs import cat, reindex, verify
+from archive.cli.context import Context
+from archive.cli.warcs import cat, reindex, verify
 from archive.config import load_config
-from archive.db import Store
-from archive.models import Capture, LinkEvent, Resource
-from archive.reindex import reindex as reindex_store
+from archive.integrity.reindex import reindex as reindex_store
+from archive.store.db import Store
+from archive.store.models import Capture, LinkEvent, Resource
 from archive.warc.stored import decoded_payload
 
 # A page in another content-coding the crawl decodes, next to the standard site's gzip.
@@ -365,8 +365,8 @@ def warcio_records(home: Path) -> Iterator[str]:
 KILLED_WRITER = """
 import json, os, sys
 from datetime import UTC, datetime
-from archive import ids
-from archive.captures import Preview
+from archive.registry import ids
+from archive.capture.record import Preview
 from archive.warc import WarcWriter
 
 directory, url, salt = sys.argv[1:]

@@ -14,12 +14,12 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from archive.captures import FetchOutcome, Preview, new_capture_id, record_capture
-from archive.cli import Context
-from archive.commands.rot import diff, history, report
-from archive.db import Store
-from archive.importer import Importer
-from archive.models import Resource
+from archive.capture.record import FetchOutcome, Preview, new_capture_id, record_capture
+from archive.cli.context import Context
+from archive.cli.rot import diff, history, report
+from archive.registry.importer import Importer
+from archive.store.db import Store
+from archive.store.models import Resource
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -14,9 +14,9 @@ from sites import Drop, Fixed, LocalSite, Redirect, Sequence, html_page
 from sqlalchemy import select
 
 from archive.config import load_config
-from archive.db import Store
-from archive.linkstate import DEAD_SPACING
-from archive.models import LinkEvent, Resource
+from archive.rot.linkstate import DEAD_SPACING
+from archive.store.db import Store
+from archive.store.models import LinkEvent, Resource
 
 ARCHIVE = str(Path(sys.executable).parent / "archive")
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from archive.config import load_config
-from archive.db import Store, alembic_config, make_engine, pending_migrations
-from archive.models import Base
+from archive.store.db import Store, alembic_config, make_engine, pending_migrations
+from archive.store.models import Base
 
 HEAD = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
 

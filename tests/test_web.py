@@ -30,9 +30,9 @@ from sqlalchemy import select
 from warctools import free_port
 
 from archive.config import load_config
-from archive.db import Store
-from archive.models import Capture, Resource
-from archive.present import fetched_on
+from archive.inspect.card import fetched_on
+from archive.store.db import Store
+from archive.store.models import Capture, Resource
 
 pytestmark = pytest.mark.slow
 

@@ -20,12 +20,12 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from archive.db import Store
-from archive.history import outcome, text_diff
-from archive.lookup import NotFound as UnknownId
-from archive.models import Capture, LinkState
-from archive.present import PREVIEW_CHARS, cut_at_word, fetched_on, footer, kb, preview_block
-from archive.reports import parse_states, rot_report
+from archive.inspect.card import PREVIEW_CHARS, cut_at_word, fetched_on, footer, kb, preview_block
+from archive.inspect.history import outcome, text_diff
+from archive.registry.lookup import NotFound as UnknownId
+from archive.rot.reports import parse_states, rot_report
+from archive.store.db import Store
+from archive.store.models import Capture, LinkState
 from archive.web import queries, records
 from archive.web.hosts import HostCheck, hostname_of, origin
 from archive.web.replay import memento_path
@@ -54,7 +54,7 @@ _SAFE_SCHEMES = ("http://", "https://")
 
 
 def preview_parts(capture: Capture) -> tuple[str, str, str | None]:
-    """archive.present's preview block (the CLI's and the wiki's) as header line, text and
+    """archive.inspect.card's preview block (the CLI's and the wiki's) as header line, text and
     the ``... (truncated, N KB total)`` line, so a page can style each part."""
     lines = preview_block(capture).split("\n")
     text = capture.full_text or ""

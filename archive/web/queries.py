@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from archive.history import capture_history, last_text_captures
-from archive.lookup import NotFound, find_resource
-from archive.models import Capture, LinkEvent, Resource
+from archive.inspect.history import capture_history, last_text_captures
+from archive.registry.lookup import NotFound, find_resource
+from archive.store.models import Capture, LinkEvent, Resource
 
 PAGE_SIZE = 100
 
@@ -168,7 +168,7 @@ class ResourceView:
 
 
 def resource_view(session: Session, ref: str, salt: str) -> ResourceView:
-    """Raises archive.lookup.NotFound for an unknown resource id, stable id or URL."""
+    """Raises archive.registry.lookup.NotFound for an unknown resource id, stable id or URL."""
     res = find_resource(session, ref, salt)
     captures = capture_history(session, res)
     with_text = set(

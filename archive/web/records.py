@@ -18,7 +18,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 
-from archive.models import Capture
+from archive.store.models import Capture
 from archive.warc import Locator, open_warc
 from archive.warc.files import final_name, open_name
 from archive.warc.reader import record_at

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import make_server
 
-from archive.db import Store
-from archive.reports import viewer_url
+from archive.rot.reports import viewer_url
+from archive.store.db import Store
 from archive.web.app import Viewer
 from archive.web.hosts import origin
 from archive.web.replay import COLLECTION

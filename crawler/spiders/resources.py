@@ -13,9 +13,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import select
 from twisted.python.failure import Failure
 
-from archive.due import due_refs
-from archive.importer import Importer
-from archive.models import Resource
+from archive.registry.importer import Importer
+from archive.rot.due import due_refs
+from archive.store.models import Resource
 from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
@@ -109,7 +109,7 @@ class ResourcesSpider(scrapy.Spider):
                 chosen += report.resource_ids
         with store.session() as s:
             if self.ids or chosen:
-                from archive.lookup import find_resource
+                from archive.registry.lookup import find_resource
 
                 found = [find_resource(s, ref, store.config.hashids_salt) for ref in self.ids]
                 found += list(s.scalars(select(Resource).where(Resource.resource_id.in_(chosen))))

@@ -1,10 +1,10 @@
-"""Alembic environment: the engine comes from ``archive.db`` (never from an ini file)."""
+"""Alembic environment: the engine comes from ``archive.store.db`` (never from an ini file)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from archive.models import Base
+from archive.store.models import Base
 
 config = context.config
 engine = config.attributes["engine"]

@@ -6,18 +6,15 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.commands.progress import Progress
-from archive.models import Capture
+from archive.cli.context import Context
+from archive.cli.progress import Progress
+from archive.store.models import Capture
 from archive.warc import Locator
-
-if TYPE_CHECKING:  # archive.cli imports this module to register its commands
-    from archive.cli import Context
 
 #: Findings of one kind shown in text output; --json has them all.
 SHOWN_PER_KIND = 20
@@ -34,7 +31,7 @@ def verify(ctx: Context, as_json: bool) -> None:
     all is consistent, 1 on any problem; notes (a running crawl's open file, exchanges a
     killed crawl left without a capture) do not fail the check.
     """
-    from archive.verify import verify as check
+    from archive.integrity.verify import verify as check
 
     progress = Progress()
     try:
@@ -68,8 +65,8 @@ def reindex(ctx: Context, dry_run: bool, as_json: bool) -> None:
     Abandoned .open files are repaired first. Exits 0 when every file was read, 1 when
     some could not be (their captures are missing), 75 while a crawl holds the store.
     """
-    from archive.locks import Busy, crawl_lock
-    from archive.reindex import reindex as rebuild
+    from archive.integrity.reindex import reindex as rebuild
+    from archive.store.locks import Busy, crawl_lock
 
     progress = Progress()
     try:

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from archive import ids
-from archive.db import Store, chunks
-from archive.models import Resource
-from archive.sources import MalformedFile, Row, read_rows
-from archive.urls import BadURL, check_url, host_of, url_key
+from archive.registry import ids
+from archive.registry.sources import MalformedFile, Row, read_rows
+from archive.registry.urls import BadURL, check_url, host_of, url_key
+from archive.store.db import Store, chunks
+from archive.store.models import Resource
 
 _CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days"}
 # What `archive export json` writes about our own checks (its entries carry an "archive"

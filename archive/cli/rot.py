@@ -6,13 +6,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.orm import Session
 
-from archive import cron
-from archive.history import (
+from archive.cli.context import Context
+from archive.inspect.card import kb
+from archive.inspect.history import (
     capture_history,
     capture_label,
     history_json,
@@ -20,11 +20,10 @@ from archive.history import (
     outcome,
     text_diff,
 )
-from archive.linkstate import moved_materially
-from archive.lookup import NotFound, find_resource
-from archive.models import Capture
-from archive.present import kb
-from archive.reports import (
+from archive.registry.lookup import NotFound, find_resource
+from archive.rot import cron
+from archive.rot.linkstate import moved_materially
+from archive.rot.reports import (
     add_wayback,
     parse_states,
     report_csv,
@@ -32,9 +31,7 @@ from archive.reports import (
     rot_report,
     viewer_url,
 )
-
-if TYPE_CHECKING:  # archive.cli imports this module to register its commands
-    from archive.cli import Context
+from archive.store.models import Capture
 
 
 class DiffTrouble(click.ClickException):

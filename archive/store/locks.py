@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, select, text
 
 if TYPE_CHECKING:
-    from archive.db import Store
+    from archive.store.db import Store
 
 # hashtextextended gives a stable 64-bit key per schema (PostgreSQL 11+).
 _KEY = "hashtextextended(current_schema() || '/cited-archive crawl', 0)"
@@ -94,7 +94,7 @@ def _database_lock(store: Store | None, wait: bool, poll: float) -> Iterator[Non
 
 def _holder(conn: Connection) -> str:
     """Who holds the lock, from the running job's row (the crawl records host and pid)."""
-    from archive.models import Job
+    from archive.store.models import Job
 
     row = conn.execute(
         select(Job.host, Job.pid)

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.db import chunks
-from archive.linkstate import Check, verdict
-from archive.models import Capture, LinkState, Resource
-from archive.wayback import WaybackCopy
+from archive.rot.linkstate import Check, verdict
+from archive.rot.wayback import WaybackCopy
+from archive.store.db import chunks
+from archive.store.models import Capture, LinkState, Resource
 
 ROT_STATES: tuple[str, ...] = (
     LinkState.DEAD,
@@ -103,8 +103,8 @@ class ReportRow:
 
 def add_wayback(rows: Sequence[ReportRow], api: str | None = None) -> list[str]:
     """Ask the Wayback Machine for a copy of each page we hold no good capture of, as of
-    when it broke (``archive.wayback``). Returns the lookups that failed, as messages."""
-    from archive.wayback import WaybackError, closest_copies
+    when it broke (``archive.rot.wayback``). Returns the lookups that failed, as messages."""
+    from archive.rot.wayback import WaybackError, closest_copies
 
     wanted = [r for r in rows if r.last_good is None]
     found = closest_copies(((r.url, r.since) for r in wanted), api)

@@ -6,26 +6,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import click
 
-from archive.commands.progress import Progress
-from archive.export import (
-    NothingToExport,
-    Selection,
-    snapshot,
-    warc_files_for,
-    write_cdxj,
-    write_snapshot,
-    write_wacz,
-)
-from archive.lookup import NotFound, find_resource
-from archive.present import kb
-from archive.reports import parse_states
-
-if TYPE_CHECKING:  # archive.cli imports this module to register its commands
-    from archive.cli import Context
+from archive.cli.context import Context
+from archive.cli.progress import Progress
+from archive.export.selection import Selection
+from archive.export.snapshot import snapshot, write_snapshot
+from archive.export.wacz import NothingToExport, warc_files_for, write_cdxj, write_wacz
+from archive.inspect.card import kb
+from archive.registry.lookup import NotFound, find_resource
+from archive.rot.reports import parse_states
 
 
 @click.command()

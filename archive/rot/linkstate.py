@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from archive.models import LinkEvent, LinkState, Resource
-from archive.urls import url_key
+from archive.registry.urls import url_key
+from archive.store.models import LinkEvent, LinkState, Resource
 
 DEAD_CHECKS = 3
 DEAD_SPACING = timedelta(hours=72)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from archive.models import Capture, Resource
+from archive.store.models import Capture, Resource
 
 PREVIEW_CHARS = 3000
 

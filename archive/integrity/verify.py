@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive.db import Store
-from archive.models import Capture
+from archive.store.db import Store
+from archive.store.models import Capture
 from archive.warc import Locator, verify_locator
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, directory_lock, lock_open_file
 from archive.warc.reader import Damage, record_at, record_problem, walk_members

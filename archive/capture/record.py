@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import ids
-from archive.linkstate import Check, apply_check, refresh_interval
-from archive.models import Capture, Resource
+from archive.registry import ids
+from archive.rot.linkstate import Check, apply_check, refresh_interval
+from archive.store.models import Capture, Resource
 
 FULL_TEXT_MAX = 5 * 1024 * 1024
 PREVIEW_MAX = 50 * 1024

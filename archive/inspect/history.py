@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from archive.models import Capture, Resource
+from archive.store.models import Capture, Resource
 
 
 def capture_history(session: Session, resource: Resource) -> Sequence[Capture]:

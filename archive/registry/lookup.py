@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import ids
-from archive.models import Resource
-from archive.urls import url_key
+from archive.registry import ids
+from archive.registry.urls import url_key
+from archive.store.models import Resource
 
 
 class NotFound(LookupError):

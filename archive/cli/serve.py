@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-if TYPE_CHECKING:  # archive.cli imports this module to register the command
-    from archive.cli import Context
+from archive.cli.context import Context
 
 
 @click.command()

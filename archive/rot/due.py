@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from archive.models import Resource
+from archive.store.models import Resource
 
 
 def due_query(

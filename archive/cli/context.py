@@ -1,0 +1,35 @@
+"""What every ``archive`` command is handed: the configuration and the store, opened lazily."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from archive.config import Config, load_config
+from archive.store.db import Store
+from archive.store.models import Resource
+
+
+class Context:
+    def __init__(self, home: str | None) -> None:
+        self.config: Config = load_config(**({"home": home} if home else {}))
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.config)
+        return self._store
+
+    def find(self, session: Any, ref: str) -> Resource:
+        """The resource a user named (id, sid_… or URL), or a clean command-line error."""
+        from archive.registry.lookup import NotFound, find_resource
+
+        try:
+            return find_resource(session, ref, self.config.hashids_salt)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+pass_ctx = click.make_pass_decorator(Context)

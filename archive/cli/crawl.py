@@ -1,0 +1,136 @@
+"""``crawl`` and ``extract``: fetching resources into WARCs, and previews of local files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from archive.cli.context import Context, pass_ctx
+
+
+@click.command()
+@click.option(
+    "--source",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Import this list, then crawl it.",
+)
+@click.option("--ids", help="Crawl these resources (ids, sid_… or URLs, comma-separated).")
+@click.option("--url", help="Crawl this one URL (imported first if new).")
+@click.option("--due", "mode", flag_value="due", default=True, help="Crawl what is due (default).")
+@click.option("--all", "mode", flag_value="all", help="Crawl every resource, due or not.")
+@click.option("--limit", type=int, help="At most this many resources.")
+@click.option("--type", "type_", help="Only resources of this type.")
+@click.option("--host", help="Only resources on this host.")
+@click.option(
+    "--allow-private", is_flag=True, help="Allow loopback/private addresses (tests, intranets)."
+)
+@click.option(
+    "--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo)."
+)
+@click.option(
+    "--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR: pause/resume state."
+)
+@click.option("--wait", is_flag=True, help="If another crawl runs, wait for it instead of exiting.")
+@click.option(
+    "-s", "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any Scrapy setting."
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log Scrapy's start-up, components and statistics."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the job's summary as JSON.")
+@pass_ctx
+def crawl(
+    ctx: Context,
+    source: str | None,
+    ids: str | None,
+    url: str | None,
+    mode: str,
+    limit: int | None,
+    type_: str | None,
+    host: str | None,
+    allow_private: bool,
+    ignore_robots: bool,
+    jobdir: str | None,
+    wait: bool,
+    sets: tuple[str, ...],
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Fetch resources into WARC files, extract previews, update link states.
+
+    Exits 0 when the run completed (dead links are data, not failure), 1 when the
+    run itself failed, 75 when another crawl holds the store and --wait was not given.
+    """
+    from archive.crawl import run_crawl
+    from archive.store.locks import Busy, crawl_lock
+
+    config = ctx.config
+    if allow_private:
+        config = config.with_(allow_private=True)
+    if ignore_robots:
+        config = config.with_(obey_robots=False)
+    overrides: dict[str, Any] = {}
+    for item in sets:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        overrides[name] = value
+    if jobdir:
+        overrides["JOBDIR"] = jobdir
+    args = {
+        "source": source,
+        "ids": ids,
+        "url": url,
+        "all": "1" if mode == "all" else None,
+        "limit": limit,
+        "type": type_,
+        "host": host,
+    }
+    ctx.config = config  # before the store opens: the crawl reads its flags from it
+    try:
+        with crawl_lock(config.home, wait=wait, store=ctx.store):
+            result = run_crawl(ctx.store, args, overrides, verbose=verbose)
+    except Busy as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later
+    if as_json:
+        summary = {
+            "job": result.job_id,
+            "status": result.status,
+            "finish_reason": result.finish_reason,
+            "counts": result.counts,
+            "message": result.message,
+        }
+        click.echo(json.dumps(summary))
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
+        click.echo(f"job {result.job_id}: {result.finish_reason}; {counts or 'nothing due'}")
+    if not result.ok:
+        click.echo(f"error: the crawl failed: {result.message}", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="The page's URL, for context (relative links, metadata).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line and file.")
+def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
+    """Extract preview text from local files (HTML or .html.gz, PDF, text)."""
+    from dataclasses import asdict
+
+    from archive.extract import extract_file
+
+    for path in files:
+        started = time.perf_counter()
+        found = extract_file(path, url=url)
+        ms = (time.perf_counter() - started) * 1000
+        if as_json:
+            record = {"path": path, **asdict(found), "ms": round(ms, 2)}
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        click.echo(f"==> {path} ({found.kind}, {ms:.0f} ms): {found.title or '(no title)'}")
+        click.echo(found.text or "(no text)")

@@ -1,2 +1,0 @@
-"""Groups of ``archive`` subcommands kept out of ``archive/cli.py``; each module's
-commands are registered there with ``cli.add_command``."""

@@ -1,0 +1,34 @@
+"""Crawl jobs in the store: one row per run, opened here and closed by the crawl."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from archive.store.db import Store
+from archive.store.models import Job
+
+
+def start_job(store: Store, settings: dict[str, Any], now: datetime | None = None) -> int:
+    """A new job row. Call with the crawl lock held: any job still marked running
+    then belongs to a crawl that was killed, and is marked interrupted."""
+    now = now or datetime.now(UTC)
+    with store.session() as s:
+        for stale in s.scalars(select(Job).where(Job.status == "running")):
+            stale.status = "interrupted"
+            stale.finished_at = stale.finished_at or now
+            stale.message = "the crawl process ended without closing its job (killed?)"
+        job = Job(
+            started_at=now,
+            status="running",
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            settings=settings,
+        )
+        s.add(job)
+        s.flush()
+        return job.id
