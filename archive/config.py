@@ -19,6 +19,8 @@ class Config:
     obey_robots: bool = True
     operator: str = base.ARCHIVE_OPERATOR
     contact_url: str = base.ARCHIVE_CONTACT_URL
+    viewer_url: str = base.ARCHIVE_VIEWER_URL
+    wayback_api: str = base.ARCHIVE_WAYBACK_API
     warc_prefix: str = base.ARCHIVE_WARC_PREFIX
     warc_max_size: int = base.ARCHIVE_WARC_MAX_SIZE
     max_body_size: int = base.ARCHIVE_MAX_BODY_SIZE
@@ -48,6 +50,8 @@ _FIELDS = {
     "ARCHIVE_OBEY_ROBOTS": "obey_robots",
     "ARCHIVE_OPERATOR": "operator",
     "ARCHIVE_CONTACT_URL": "contact_url",
+    "ARCHIVE_VIEWER_URL": "viewer_url",
+    "ARCHIVE_WAYBACK_API": "wayback_api",
     "ARCHIVE_WARC_PREFIX": "warc_prefix",
     "ARCHIVE_WARC_MAX_SIZE": "warc_max_size",
     "ARCHIVE_MAX_BODY_SIZE": "max_body_size",

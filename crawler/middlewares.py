@@ -101,25 +101,47 @@ class RetryDelayMiddleware:
         limit = request.meta.get("max_retry_times", self.max_retries)
         return self.enabled and not request.meta.get("dont_retry") and retries < limit
 
-    def _backoff(self, request: Request) -> float:
-        return min(self.base * 2 ** request.meta.get("retry_times", 0), self.max_wait)
-
     async def process_response(self, request: Request, response: Response) -> Response:
         if response.status not in self.codes or not self._will_retry(request):
             return response
-        wait = self._backoff(request)
-        if response.status in (429, 503):
-            asked = retry_after_seconds(response.headers.get(b"Retry-After"))
-            if asked is not None and asked > self.max_wait:
-                request.meta["dont_retry"] = True
-                return response
-            wait = max(wait, asked or 0)
+        wait = retry_wait(
+            response.status,
+            response.headers.get(b"Retry-After"),
+            request.meta.get("retry_times", 0),
+            self.base,
+            self.max_wait,
+        )
+        if wait is None:
+            request.meta["dont_retry"] = True
+            return response
         await _sleep(wait)
         return response
 
     async def process_exception(self, request: Request, exception: Exception) -> None:
         if self._will_retry(request) and not isinstance(exception, IgnoreRequest):
-            await _sleep(self._backoff(request))
+            retries = request.meta.get("retry_times", 0)
+            await _sleep(retry_backoff(retries, self.base, self.max_wait))
+
+
+def retry_backoff(retries: int, base: float, max_wait: float) -> float:
+    """Seconds before the next retry after ``retries`` earlier ones: ``base``, doubled
+    for each, never more than ``max_wait``."""
+    return min(base * 2**retries, max_wait)
+
+
+def retry_wait(
+    status: int, retry_after: bytes | None, retries: int, base: float, max_wait: float
+) -> float | None:
+    """Seconds to wait before retrying a response with ``status``: the backoff, or longer
+    when a 429/503 asks so in ``Retry-After``; None when it asks for more than
+    ``max_wait``, which is not retried in this run."""
+    wait = retry_backoff(retries, base, max_wait)
+    if status in (429, 503):
+        asked = retry_after_seconds(retry_after)
+        if asked is not None and asked > max_wait:
+            return None
+        wait = max(wait, asked or 0)
+    return wait
 
 
 async def _sleep(seconds: float) -> None:
@@ -131,7 +153,9 @@ async def _sleep(seconds: float) -> None:
     await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
-def retry_after_seconds(value: bytes | None) -> float | None:
+def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds (RFC 9110 §10.2.3: a number of seconds, or an
+    HTTP date, counted from ``now``; a past date is 0); None when absent or unreadable."""
     if not value:
         return None
     text = value.decode("latin-1").strip()
@@ -143,7 +167,7 @@ def retry_after_seconds(value: bytes | None) -> float | None:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:

@@ -33,6 +33,13 @@ ARCHIVE_WARC_PREFIX = "archive"
 #: A WARC file is closed and a new one started once it passes this size.
 ARCHIVE_WARC_MAX_SIZE = 1024 * 1024 * 1024
 
+# --- reports and the viewer -------------------------------------------------
+#: Where the web viewer answers: replay addresses in reports point there, and both
+#: servers answer to its host name.
+ARCHIVE_VIEWER_URL = "http://127.0.0.1:8600"
+#: The Wayback Machine availability API that ``archive report --wayback`` asks.
+ARCHIVE_WAYBACK_API = "https://archive.org/wayback/available"
+
 #: Start the crawl's clock at this ISO instant instead of now (testing, replays).
 ARCHIVE_CLOCK = ""
 

@@ -32,6 +32,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ARCHIVE_ALLOW_PRIVATE": _bool,
     "ARCHIVE_WARC_MAX_SIZE": _size,
     "ARCHIVE_WARC_PREFIX": str,
+    "ARCHIVE_VIEWER_URL": str,
+    "ARCHIVE_WAYBACK_API": str,
     "ARCHIVE_MAX_BODY_SIZE": _size,
     "ARCHIVE_OPERATOR": str,
     "ARCHIVE_CONTACT_URL": str,

@@ -22,20 +22,25 @@ from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
-from warctools import Wayback, assert_warcio_check, cdxj_index, warcio_index
+from warctools import (
+    ConversionWriter,
+    Wayback,
+    assert_warcio_check,
+    cdxj_index,
+    warcio_index,
+)
 
 from archive.warc import (
     ExchangeResult,
     Locator,
     RevisitTarget,
     WarcWriter,
-    iter_records,
     payload_digest_of,
-    read_record,
     repair_open_files,
-    resolve_path,
     verify_locator,
 )
+from archive.warc.files import resolve_path
+from archive.warc.reader import iter_records, read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEN = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -89,7 +94,7 @@ class Sample:
 def write_sample(directory: Path, close: bool = True) -> tuple[Sample, WarcWriter]:
     gz = gzip.compress(HTML)
     chunked_body = b"10\r\nthis body starts like a chunk header"
-    writer = WarcWriter(directory, info=INFO, hostname="crawler-1")
+    writer = ConversionWriter(directory, info=INFO, hostname="crawler-1")
     common = {
         "request_headers": [
             ("User-Agent", INFO["http-header-user-agent"]),

@@ -3,7 +3,8 @@ and pywb's ``wayback`` replaying a collection over HTTP.
 
 Tests import this module as ``warctools`` (``tests/`` is on ``sys.path``). Everything runs
 the command-line programs installed next to the test interpreter, as subprocesses, so a
-test exercises the same code paths as an operator's shell.
+test exercises the same code paths as an operator's shell. ``ConversionWriter`` adds a
+record type the crawler never writes, to check that readers and indexers keep it apart.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+
+from archive.warc.records import WrittenRecord, target_uri_of
+from archive.warc.writer import WarcWriter
 
 BIN = Path(sys.executable).parent
 
@@ -220,3 +225,28 @@ class Wayback:
         """The memento of ``url`` closest to ``timestamp``; ``id_`` means as archived,
         without pywb's rewriting."""
         return self.request(f"/{self.collection}/{timestamp}{modifier}/{url}", headers)
+
+
+#: Where Browsertrix stores a page's extracted text: a ``urn:`` keeps it out of the
+#: page URL's lookups, as ``urn:metadata:`` does for our metadata records.
+CONVERSION_URI_PREFIX = "urn:text:"
+
+
+class ConversionWriter(WarcWriter):
+    """A writer that can also write ``conversion`` records (text extracted from a
+    response), as other tools put in the WARCs we read."""
+
+    def write_conversion(
+        self,
+        target_uri: str,
+        refers_to: str,
+        date: datetime | None,
+        text: str,
+        content_type: str = "text/plain; charset=utf-8",
+    ) -> WrittenRecord:
+        """A ``conversion`` record: text extracted from the response ``refers_to``, stored
+        under ``urn:text:<url>``."""
+        target_uri = CONVERSION_URI_PREFIX + target_uri_of(target_uri)
+        return self._write_block(
+            "conversion", target_uri, refers_to, date, text.encode("utf-8"), content_type, None
+        )

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from archive.cli.context import Context, pass_ctx
+from archive.config import Config
+
+if TYPE_CHECKING:  # the command imports it only when it runs
+    from archive.crawl import CrawlResult
 
 
 @click.command()
@@ -68,19 +72,7 @@ def crawl(
     from archive.crawl import run_crawl
     from archive.store.locks import Busy, crawl_lock
 
-    config = ctx.config
-    if allow_private:
-        config = config.with_(allow_private=True)
-    if ignore_robots:
-        config = config.with_(obey_robots=False)
-    overrides: dict[str, Any] = {}
-    for item in sets:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
-        overrides[name] = value
-    if jobdir:
-        overrides["JOBDIR"] = jobdir
+    config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
     args = {
         "source": source,
         "ids": ids,
@@ -97,6 +89,36 @@ def crawl(
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later
+    _summarise(result, as_json)
+    if not result.ok:
+        click.echo(f"error: the crawl failed: {result.message}", err=True)
+        sys.exit(1)
+
+
+def _run_options(
+    config: Config,
+    allow_private: bool,
+    ignore_robots: bool,
+    sets: tuple[str, ...],
+    jobdir: str | None,
+) -> tuple[Config, dict[str, Any]]:
+    """The run's flags as the crawl reads them: the config's, and Scrapy setting overrides."""
+    if allow_private:
+        config = config.with_(allow_private=True)
+    if ignore_robots:
+        config = config.with_(obey_robots=False)
+    overrides: dict[str, Any] = {}
+    for item in sets:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        overrides[name] = value
+    if jobdir:
+        overrides["JOBDIR"] = jobdir
+    return config, overrides
+
+
+def _summarise(result: CrawlResult, as_json: bool) -> None:
     if as_json:
         summary = {
             "job": result.job_id,
@@ -109,9 +131,6 @@ def crawl(
     else:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
         click.echo(f"job {result.job_id}: {result.finish_reason}; {counts or 'nothing due'}")
-    if not result.ok:
-        click.echo(f"error: the crawl failed: {result.message}", err=True)
-        sys.exit(1)
 
 
 @click.command()

@@ -12,6 +12,7 @@ import click
 from sqlalchemy import Text, cast, func, select
 
 from archive.cli.context import Context, pass_ctx
+from archive.registry.urls import host_names
 from archive.store.models import Capture, Job, Resource
 
 
@@ -49,8 +50,7 @@ def _filtered(
     if state:
         query = query.where(Resource.link_state.in_(state.split(",")))
     if host:
-        bare = host.lower().removeprefix("www.")
-        query = query.where(Resource.host.in_([bare, f"www.{bare}"]))
+        query = query.where(Resource.host.in_(host_names(host)))
     if tag:  # JSON arrays are text on every backend; match the quoted element
         query = query.where(cast(Resource.tags, Text).like(f"%{json.dumps(tag)}%"))
     return query

@@ -29,7 +29,6 @@ from archive.rot.reports import (
     report_csv,
     report_text,
     rot_report,
-    viewer_url,
 )
 from archive.store.models import Capture
 
@@ -129,9 +128,10 @@ def report(ctx: Context, states: str | None, as_json: bool, as_csv: bool, waybac
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--state") from exc
     with ctx.store.session() as session:
-        rows = rot_report(session, wanted, viewer_url())
+        rows = rot_report(session, wanted, viewer=ctx.config.viewer_url)
     if wayback:
-        for failure in add_wayback(rows):  # the report goes on without that one lookup
+        # a failed lookup is a warning: the report goes on without it
+        for failure in add_wayback(rows, ctx.config.wayback_api):
             click.echo(f"warning: Wayback Machine lookup failed: {failure}", err=True)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=1, ensure_ascii=False))

@@ -73,3 +73,10 @@ def url_key(url: str) -> str:
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def host_names(host: str) -> list[str]:
+    """The stored hosts a host filter (``--host``, the viewer's) matches: the name with
+    and without ``www.``, whichever way it was given."""
+    bare = host.lower().removeprefix("www.")
+    return [bare, f"www.{bare}"]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from archive.registry.urls import host_names
 from archive.store.models import Resource
 
 
@@ -32,8 +33,7 @@ def due_query(
     if type_:
         query = query.where(Resource.type == type_)
     if host:
-        bare = host.lower().removeprefix("www.")
-        query = query.where(Resource.host.in_([bare, f"www.{bare}"]))
+        query = query.where(Resource.host.in_(host_names(host)))
     if limit:
         query = query.limit(limit)
     return query

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,12 +24,6 @@ ROT_STATES: tuple[str, ...] = (
     LinkState.PAYWALLED,
     LinkState.REDIRECTED,
 )
-VIEWER_URL_DEFAULT = "http://127.0.0.1:8600"
-
-
-def viewer_url() -> str:
-    """Where the web viewer answers; replay addresses in reports point there."""
-    return (os.environ.get("ARCHIVE_VIEWER_URL") or VIEWER_URL_DEFAULT).rstrip("/")
 
 
 def replay_url(viewer: str, capture_id: str) -> str:
@@ -101,9 +94,10 @@ class ReportRow:
         return {"wayback": found}
 
 
-def add_wayback(rows: Sequence[ReportRow], api: str | None = None) -> list[str]:
-    """Ask the Wayback Machine for a copy of each page we hold no good capture of, as of
-    when it broke (``archive.rot.wayback``). Returns the lookups that failed, as messages."""
+def add_wayback(rows: Sequence[ReportRow], api: str) -> list[str]:
+    """Ask the Wayback Machine (the availability ``api``, ``Config.wayback_api``) for a copy
+    of each page we hold no good capture of, as of when it broke (``archive.rot.wayback``).
+    Returns the lookups that failed, as messages."""
     from archive.rot.wayback import WaybackError, closest_copies
 
     wanted = [r for r in rows if r.last_good is None]
@@ -153,10 +147,12 @@ def capture_facts(
 
 
 def rot_report(
-    session: Session, states: Sequence[str] = ROT_STATES, viewer: str | None = None
+    session: Session, states: Sequence[str] = ROT_STATES, *, viewer: str
 ) -> list[ReportRow]:
-    """Resources in ``states``, ordered by state (as given), then longest in that state first."""
-    viewer = viewer or viewer_url()
+    """Resources in ``states``, ordered by state (as given), then longest in that state first.
+
+    Replay addresses point under ``viewer``, where the web viewer answers
+    (``Config.viewer_url``, or the address a viewer page was asked on)."""
     resources = session.scalars(select(Resource).where(Resource.link_state.in_(list(states))))
     found = list(resources)
     last, good = capture_facts(session, [r.resource_id for r in found])

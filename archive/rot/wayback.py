@@ -10,7 +10,6 @@ JSON, e.g. a local mirror); nothing is asked unless the report is run with --way
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
-API_DEFAULT = "https://archive.org/wayback/available"
 TIMEOUT = 15.0
 WORKERS = 4  # a few at a time: the API is a shared public service
 
@@ -38,19 +36,16 @@ class WaybackError(RuntimeError):
     """The API could not be asked or gave no answer we can read."""
 
 
-def api_url() -> str:
-    return os.environ.get("ARCHIVE_WAYBACK_API") or API_DEFAULT
-
-
 def closest_copy(
-    url: str, when: datetime | None = None, api: str | None = None, user_agent: str | None = None
+    url: str, when: datetime | None, api: str, user_agent: str | None = None
 ) -> WaybackCopy | None:
-    """The snapshot of ``url`` closest to ``when`` that answered 2xx, or None."""
+    """The snapshot of ``url`` closest to ``when`` that answered 2xx, or None; ``api`` is
+    the availability endpoint (``Config.wayback_api``)."""
     query = {"url": url}
     if when is not None:
         query["timestamp"] = when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
     request = Request(
-        f"{api or api_url()}?{urlencode(query)}",
+        f"{api}?{urlencode(query)}",
         headers={"User-Agent": user_agent or "cited-archive", "Accept": "application/json"},
     )
     try:
@@ -68,7 +63,7 @@ def closest_copy(
 
 
 def closest_copies(
-    wanted: Iterable[tuple[str, datetime | None]], api: str | None = None
+    wanted: Iterable[tuple[str, datetime | None]], api: str
 ) -> dict[str, WaybackCopy | WaybackError | None]:
     """``closest_copy`` for each (url, when), a few at a time; errors are returned, not
     raised, so that one failed lookup never costs the others."""

@@ -18,13 +18,12 @@ WARC_VERSION = "WARC/1.1"
 FORMAT = "WARC File Format 1.1"
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 
-# Metadata and conversion records describe a capture but are not one. Under the capture's
-# own URL, pywb's indexer (and cdxj-indexer, for metadata) indexes them as mementos of that
-# URL, and pywb then replays the JSON or text instead of the page when it is the closest
-# one. A ``urn:`` target keeps them out of the URL's lookups (Browsertrix stores its
-# extracted text as ``urn:text:<url>`` for the same reason); WARC-Refers-To links them.
+# Metadata records describe a capture but are not one. Under the capture's own URL,
+# pywb's indexer and cdxj-indexer index them as mementos of that URL, and pywb then
+# replays the JSON instead of the page when it is the closest one. A ``urn:`` target
+# keeps them out of the URL's lookups (Browsertrix stores its extracted text as
+# ``urn:text:<url>`` for the same reason); WARC-Refers-To links them.
 METADATA_URI_PREFIX = "urn:metadata:"
-CONVERSION_URI_PREFIX = "urn:text:"
 
 # ALPN names (RFC 7301), the values proposed for WARC-Protocol in the WARC 1.2 drafts.
 PROTOCOL_IDS = {"HTTP/2": "h2", "HTTP/2.0": "h2", "HTTP/3": "h3", "HTTP/3.0": "h3"}

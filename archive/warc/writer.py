@@ -1,7 +1,8 @@
 """Writing captures to rotating ``.warc.gz`` files (WARC/1.1, one gzip member per record).
 
 warcio builds and serialises every record; this module decides what goes into them
-(design.md §5) and where: file naming and rotation, the ``.open`` convention, locators.
+(design.md §5), ``rotation`` where: file naming and rotation, the ``.open`` convention,
+locators.
 
 Each ``write_*`` call hands its records to the operating system before it returns, so
 they survive the process being killed; ``flush()`` adds an fsync when the writer was
@@ -11,35 +12,25 @@ made with ``fsync=True``, for power loss. A capture row may be committed once th
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
 from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.warc.exchange import Headers, request_message, response_message, stored_protocol
-from archive.warc.files import (
-    Locator,
-    directory_lock,
-    lock_open_file,
-    open_name,
-    safe_host,
-    warc_filename,
-)
+from archive.warc.files import Locator, safe_host
 from archive.warc.records import (
     CONFORMS_TO,
-    CONVERSION_URI_PREFIX,
     FORMAT,
     METADATA_URI_PREFIX,
     PROTOCOL_IDS,
-    WARC_VERSION,
     ExchangeResult,
     RevisitTarget,
     WrittenRecord,
@@ -49,19 +40,37 @@ from archive.warc.records import (
     target_uri_of,
     warc_date,
 )
+from archive.warc.rotation import RotatingFiles
 
 
-@dataclass
-class _OpenFile:
-    filename: str  # the final name, as locators give it
-    path: Path  # the ``.open`` path while being written
-    fh: BinaryIO
-    warc: WARCWriter
-    warcinfo_id: str = ""
+@dataclass(frozen=True)
+class _Hop:
+    """What the response and request records of one HTTP hop both say."""
+
+    target_uri: str
+    date: str
+    warcinfo_id: str
+    ip_address: str | None
+    protocol: str
+
+    def fields(self, record_type: str, record_id: str, concurrent_to: str) -> dict[str, str]:
+        values = {
+            "WARC-Type": record_type,
+            "WARC-Record-ID": record_id,
+            "WARC-Date": self.date,
+            "WARC-Target-URI": self.target_uri,
+            "WARC-Warcinfo-ID": self.warcinfo_id,
+            "WARC-Concurrent-To": concurrent_to,
+        }
+        if self.ip_address:
+            values["WARC-IP-Address"] = self.ip_address
+        if stored_protocol(self.protocol) != self.protocol.upper():
+            values["WARC-Protocol"] = PROTOCOL_IDS.get(self.protocol.upper(), self.protocol.lower())
+        return values
 
 
 class WarcWriter:
-    """Writes exchanges, metadata and conversion records to ``directory``.
+    """Writes exchanges and metadata records to ``directory``.
 
     A file is opened lazily on the first write, so a run that captures nothing leaves no
     file. Not thread-safe: one writer per crawler process (Scrapy's reactor thread).
@@ -78,47 +87,21 @@ class WarcWriter:
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.prefix = prefix
-        self.max_size = max_size
         self.info = dict(info or {})
         self.hostname = hostname or safe_host()
-        self.fsync = fsync
-        #: final names of the files this writer has started, oldest first
-        self.filenames: list[str] = []
-        self._serial = 0
-        self._file: _OpenFile | None = None
+        self.files = RotatingFiles(
+            self.directory, prefix, max_size, self.hostname, fsync, self._warcinfo_fields
+        )
 
-    # -- files -------------------------------------------------------------------------
+    @property
+    def filenames(self) -> list[str]:
+        """Final names of the files this writer has started, oldest first."""
+        return self.files.filenames
 
     @property
     def current_filename(self) -> str | None:
-        return self._file.filename if self._file else None
-
-    def _open_next(self) -> _OpenFile:
-        opened_at = datetime.now(UTC)
-        with directory_lock(self.directory):
-            while True:
-                name = warc_filename(self.prefix, opened_at, self._serial, self.hostname)
-                self._serial += 1
-                path = self.directory / open_name(name)
-                # Another writer may have taken this name in the same second, and may have
-                # finished the file already: both its names count as taken.
-                if path.exists() or (self.directory / name).exists():
-                    continue
-                try:
-                    fh = open(path, "xb")  # noqa: SIM115 - lives as long as the file is open
-                except FileExistsError:
-                    continue
-                lock_open_file(fh)
-                break
-        warc = WARCWriter(fh, gzip=True, warc_version=WARC_VERSION)
-        current = _OpenFile(name, path, fh, warc)
-        self._file = current
-        warcinfo = warc.create_warcinfo_record(name, self._warcinfo_fields())
-        current.warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
-        self._write(warcinfo)
-        self.filenames.append(name)
-        return current
+        current = self.files.current
+        return current.filename if current else None
 
     def _warcinfo_fields(self) -> dict[str, str]:
         fields = {
@@ -130,64 +113,6 @@ class WarcWriter:
         # operator, robots, http-header-user-agent, isPartOf...: the caller's to state
         fields.update({k: v for k, v in self.info.items() if k not in fields})
         return fields
-
-    def _file_for_next_write(self) -> _OpenFile:
-        # Rotation happens only here, between write calls, so the records of one call
-        # (a request and its response) always share a file.
-        if self._file is not None and self._file.fh.tell() >= self.max_size:
-            self._close_file()
-        return self._file or self._open_next()
-
-    def _close_file(self) -> None:
-        current, self._file = self._file, None
-        if current is None:
-            return
-        try:
-            current.fh.flush()
-            if self.fsync:
-                os.fsync(current.fh.fileno())
-            # Renamed while still locked: repair can never claim a file that is finished.
-            os.rename(current.path, self.directory / current.filename)
-            if self.fsync:
-                _fsync_directory(self.directory)
-        finally:
-            current.fh.close()
-
-    def _write(self, *records: ArcWarcRecord) -> list[Locator]:
-        """Append records as one unit: if any fails (disk full, an interrupt), the file is
-        cut back to where the first began, so it never holds a torn record or half an
-        exchange that later writes would bury in the middle of the file."""
-        current = self._file
-        assert current is not None
-        start = current.fh.tell()
-        locators = []
-        try:
-            for record in records:
-                offset = current.fh.tell()
-                current.warc.write_record(record)  # one gzip member, flushed to the OS
-                locators.append(Locator(current.filename, offset, current.fh.tell() - offset))
-        except BaseException:
-            self._file = None
-            self._roll_back(current, start)
-            raise
-        return locators
-
-    def _roll_back(self, current: _OpenFile, end: int) -> None:
-        # The buffered handle may hold bytes of the failed record that its close would
-        # still write; a duplicate descriptor (sharing the flock) cuts after it is gone.
-        fd = os.dup(current.fh.fileno())
-        try:
-            with contextlib.suppress(OSError):
-                current.fh.close()
-            os.ftruncate(fd, end)
-            if end == 0:  # not even the warcinfo made it
-                current.path.unlink()
-            else:
-                os.rename(current.path, self.directory / current.filename)
-        except OSError:
-            pass  # left ``.open``: repair_open_files cuts it once this process is gone
-        finally:
-            os.close(fd)
 
     # -- records -----------------------------------------------------------------------
 
@@ -214,28 +139,12 @@ class WarcWriter:
         decoding; ``truncated`` (e.g. ``"length"``) says it was cut short. Headers are
         ``(name, value)`` pairs of str, raw bytes decoded as latin-1.
         """
-        current = self._file_for_next_write()
-        target_uri = target_uri_of(url)
-        date_str = warc_date(date)
+        current = self.files.for_next_write()
+        hop = _Hop(target_uri_of(url), warc_date(date), current.warcinfo_id, ip_address, protocol)
         digest = payload_digest_of(response_body)
         revisit = revisit_of is not None and revisit_of.payload_digest == digest
+        same = revisit_of if revisit else None
         response_id, request_id = new_record_id(), new_record_id()
-
-        def fields(record_type: str, record_id: str, concurrent_to: str) -> dict[str, str]:
-            values = {
-                "WARC-Type": record_type,
-                "WARC-Record-ID": record_id,
-                "WARC-Date": date_str,
-                "WARC-Target-URI": target_uri,
-                "WARC-Warcinfo-ID": current.warcinfo_id,
-                "WARC-Concurrent-To": concurrent_to,
-            }
-            if ip_address:
-                values["WARC-IP-Address"] = ip_address
-            if stored_protocol(protocol) != protocol.upper():
-                values["WARC-Protocol"] = PROTOCOL_IDS.get(protocol.upper(), protocol.lower())
-            return values
-
         http_response = response_message(
             protocol=protocol,
             status=status,
@@ -244,64 +153,26 @@ class WarcWriter:
             body_length=len(response_body),
             method=method,
         )
-        if revisit:
-            assert revisit_of is not None
-            response = current.warc.create_revisit_record(
-                target_uri,
-                digest,
-                revisit_of.target_uri,
-                revisit_of.warc_date,
-                http_headers=http_response,
-                warc_headers_dict={
-                    **fields("revisit", response_id, request_id),
-                    "WARC-Refers-To": revisit_of.record_id,
-                },
-            )
+        if same is not None:
+            fields = hop.fields("revisit", response_id, request_id)
+            response = _revisit_record(current.warc, hop, digest, same, http_response, fields)
         else:
-            response_fields = fields("response", response_id, request_id)
-            # set here so warcio does not hash the body a second time
-            response_fields["WARC-Payload-Digest"] = digest
-            if truncated:
-                response_fields["WARC-Truncated"] = truncated
-            response = current.warc.create_warc_record(
-                target_uri,
-                "response",
-                payload=BytesIO(response_body),
-                length=len(response_body),
-                http_headers=http_response,
-                warc_headers_dict=response_fields,
+            fields = hop.fields("response", response_id, request_id)
+            response = _response_record(
+                current.warc, hop, digest, response_body, truncated, http_response, fields
             )
         request = current.warc.create_warc_record(
-            target_uri,
+            hop.target_uri,
             "request",
             payload=BytesIO(request_body),
             length=len(request_body),
             http_headers=request_message(url, method, request_headers, protocol),
-            warc_headers_dict=fields("request", request_id, response_id),
+            warc_headers_dict=hop.fields("request", request_id, response_id),
         )
-
         # Response first, then the request naming it in WARC-Concurrent-To: the order
         # warcio, pywb and Heritrix write, and the one cdxj-indexer pairs for POST keys.
-        response_locator, request_locator = self._write(response, request)
-        return ExchangeResult(
-            request=WrittenRecord(
-                request_id,
-                "request",
-                target_uri,
-                date_str,
-                request_locator,
-                request.rec_headers.get_header("WARC-Payload-Digest"),
-            ),
-            response=WrittenRecord(
-                response_id,
-                "revisit" if revisit else "response",
-                target_uri,
-                date_str,
-                response_locator,
-                digest,
-                revisit,
-            ),
-        )
+        locators = self.files.append(response, request)
+        return _exchange_result(hop, (response_id, request_id), request, locators, digest, same)
 
     def write_metadata(
         self,
@@ -330,21 +201,6 @@ class WarcWriter:
             concurrent_to,
         )
 
-    def write_conversion(
-        self,
-        target_uri: str,
-        refers_to: str,
-        date: datetime | None,
-        text: str,
-        content_type: str = "text/plain; charset=utf-8",
-    ) -> WrittenRecord:
-        """A ``conversion`` record: text extracted from the response ``refers_to``, stored
-        under ``urn:text:<url>`` (see METADATA_URI_PREFIX)."""
-        target_uri = CONVERSION_URI_PREFIX + target_uri_of(target_uri)
-        return self._write_block(
-            "conversion", target_uri, refers_to, date, text.encode("utf-8"), content_type, None
-        )
-
     def _write_block(
         self,
         record_type: str,
@@ -355,7 +211,7 @@ class WarcWriter:
         content_type: str,
         concurrent_to: str | None,
     ) -> WrittenRecord:
-        current = self._file_for_next_write()
+        current = self.files.for_next_write()
         record_id = new_record_id()
         date_str = warc_date(date)
         values = {
@@ -377,7 +233,7 @@ class WarcWriter:
             warc_content_type=content_type,
             warc_headers_dict=values,
         )
-        [locator] = self._write(record)
+        [locator] = self.files.append(record)
         return WrittenRecord(
             record_id,
             record_type,
@@ -391,15 +247,11 @@ class WarcWriter:
 
     def flush(self) -> None:
         """Make everything written so far durable: flushed, and fsynced if asked for."""
-        if self._file is None:
-            return
-        self._file.fh.flush()
-        if self.fsync:
-            os.fsync(self._file.fh.fileno())
+        self.files.flush()
 
     def close(self) -> None:
         """Finish the current file: flush it and rename it from ``.open`` to its name."""
-        self._close_file()
+        self.files.close()
 
     def __enter__(self) -> WarcWriter:
         return self
@@ -413,18 +265,84 @@ class WarcWriter:
         self.close()
 
 
+def _revisit_record(
+    warc: WARCWriter,
+    hop: _Hop,
+    digest: str,
+    original: RevisitTarget,
+    http_response: StatusAndHeaders,
+    fields: dict[str, str],
+) -> ArcWarcRecord:
+    # identical-payload-digest: the payload is the original's, named by WARC-Refers-To
+    return warc.create_revisit_record(
+        hop.target_uri,
+        digest,
+        original.target_uri,
+        original.warc_date,
+        http_headers=http_response,
+        warc_headers_dict={**fields, "WARC-Refers-To": original.record_id},
+    )
+
+
+def _response_record(
+    warc: WARCWriter,
+    hop: _Hop,
+    digest: str,
+    body: bytes,
+    truncated: str | None,
+    http_response: StatusAndHeaders,
+    fields: dict[str, str],
+) -> ArcWarcRecord:
+    # set here so warcio does not hash the body a second time
+    fields = {**fields, "WARC-Payload-Digest": digest}
+    if truncated:
+        fields["WARC-Truncated"] = truncated
+    return warc.create_warc_record(
+        hop.target_uri,
+        "response",
+        payload=BytesIO(body),
+        length=len(body),
+        http_headers=http_response,
+        warc_headers_dict=fields,
+    )
+
+
+def _exchange_result(
+    hop: _Hop,
+    ids: tuple[str, str],
+    request: ArcWarcRecord,
+    locators: list[Locator],
+    digest: str,
+    revisit_of: RevisitTarget | None,
+) -> ExchangeResult:
+    """What the caller learns of the hop's two records: (response, request) ``ids`` and
+    ``locators``, in the order they were written."""
+    (response_id, request_id), (response_locator, request_locator) = ids, locators
+    revisit = revisit_of is not None
+    return ExchangeResult(
+        request=WrittenRecord(
+            request_id,
+            "request",
+            hop.target_uri,
+            hop.date,
+            request_locator,
+            request.rec_headers.get_header("WARC-Payload-Digest"),
+        ),
+        response=WrittenRecord(
+            response_id,
+            "revisit" if revisit else "response",
+            hop.target_uri,
+            hop.date,
+            response_locator,
+            digest,
+            revisit,
+        ),
+    )
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _fsync_directory(directory: Path) -> None:
-    # A rename is durable only once the directory holding it is (POSIX leaves it open).
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

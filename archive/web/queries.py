@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, defer
 
 from archive.inspect.history import capture_history, last_text_captures
 from archive.registry.lookup import NotFound, find_resource
+from archive.registry.urls import host_names
 from archive.store.models import Capture, LinkEvent, Resource
 
 PAGE_SIZE = 100
@@ -71,9 +72,8 @@ def _filtered(query: Any, f: ResourceFilter) -> Any:
         query = query.where(Resource.link_state.in_(f.state.split(",")))
     if f.type:
         query = query.where(Resource.type == f.type)
-    if f.host:  # the same rule as `archive list --host`: with or without www.
-        bare = f.host.strip().lower().removeprefix("www.")
-        query = query.where(Resource.host.in_([bare, f"www.{bare}"]))
+    if f.host:  # the same rule as `archive list --host`
+        query = query.where(Resource.host.in_(host_names(f.host.strip())))
     if f.text:
         pattern = _like(f.text.strip())
         query = query.where(

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import make_server
 
-from archive.rot.reports import viewer_url
 from archive.store.db import Store
 from archive.web.app import Viewer
 from archive.web.hosts import origin
@@ -97,7 +96,7 @@ def serve(
     """Serve until interrupted. The replay server gets its own port: another origin."""
     if port == replay_port:
         raise ServeError("the viewer and the replay server need two different ports")
-    names = [host, urlsplit(viewer_url()).hostname or ""]
+    names = [host, urlsplit(store.config.viewer_url).hostname or ""]
     replay = start_replay(store, host, replay_port, names) if replay_available() else None
     try:
         viewer = Viewer(store, replay_port, hostnames=names, replay=replay is not None)
