@@ -13,6 +13,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import brotli
 from scrapy.utils._compression import _inflate, _unzstd
 from scrapy.utils._compression import _unbrotli as _scrapy_unbrotli
 from scrapy.utils.gz import gunzip
@@ -146,8 +147,6 @@ def last_header(headers: StatusAndHeaders | None, name: str) -> str | None:
 def _unbrotli(data: bytes) -> bytes:
     # Scrapy's needs Google's Brotli (Decompressor.process); pywb's brotlipy installs a
     # module of the same name whose Decompressor only has decompress().
-    import brotli
-
     if hasattr(brotli.Decompressor, "process"):
         return _scrapy_unbrotli(data)
     return bytes(brotli.Decompressor().decompress(data))
