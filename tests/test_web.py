@@ -580,3 +580,75 @@ def _text_list(tmp_path: Path, site: LocalSite, paths: list[str]) -> Path:
     path = tmp_path / "list.txt"
     path.write_text("".join(site.url(p) + "\n" for p in paths))
     return path
+
+
+def cat(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """``archive cat`` through the real command line, its output as bytes."""
+    return subprocess.run([ARCHIVE, "cat", *args], capture_output=True, timeout=120, check=False)
+
+
+def test_cat_and_viewer_give_the_same_payload(served: Served) -> None:
+    """One decoder and one rule for a revisit: `archive cat --payload` and the viewer's
+    decoded download are the same bytes, for a gzip-encoded page and for a revisit."""
+    gz = served.captures["/gzip"][0]
+    plain, revisit = served.captures["/plain"]
+    expected = {
+        gz.capture_id: served.site.route("/gzip").content,
+        plain.capture_id: served.site.route("/plain").body,
+        revisit.capture_id: served.site.route("/plain").body,
+    }
+    for capture_id, page in expected.items():
+        printed = cat(capture_id, "--payload")
+        assert printed.returncode == 0, printed.stderr
+        downloaded = served.view(f"/capture/{capture_id}/payload?decoded=1")
+        assert downloaded.status == 200
+        assert printed.stdout == downloaded.body == page, capture_id
+
+
+def test_a_row_without_length_has_no_locator_anywhere(served: Served, tmp_path: Path) -> None:
+    """A capture row naming a file and offset but no length gets the same answer from the
+    model, `archive cat`, the viewer and the export: it has no locator."""
+    url = served.site.url("/plain") + "?lengthless"
+    listing = tmp_path / "list.txt"
+    listing.write_text(url + "\n")
+    run("import", str(listing))
+    like = served.captures["/plain"][0]
+    with served.store.session() as s:
+        res = s.scalar(select(Resource).where(Resource.url == url))
+        assert res is not None
+        row = Capture(
+            capture_id="cap_lengthless",
+            resource_id=res.resource_id,
+            requested_url=url,
+            fetched_at=like.fetched_at,
+            http_status=200,
+            warc_record_id=like.warc_record_id,
+            warc_date=like.warc_date,
+            warc_file=like.warc_file,
+            warc_offset=like.warc_offset,
+            warc_length=None,
+        )
+        assert row.locator is None and like.locator is not None
+        s.add(row)
+        resource_id = res.resource_id
+    try:
+        for part in ((), ("--payload",), ("--raw",), ("--headers",)):
+            printed = cat("cap_lengthless", *part)
+            assert printed.returncode == 1
+            assert b"is in no WARC file" in printed.stderr, printed.stderr
+        page = served.view("/capture/cap_lengthless")
+        assert page.status == 200 and "WARC locator" not in page.plain()
+        assert served.view("/capture/cap_lengthless/payload").status == 404
+        assert served.view("/replay/cap_lengthless").status == 404
+        exported = subprocess.run(
+            [ARCHIVE, "export", "cdxj", "--ids", resource_id],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert exported.returncode == 0 and exported.stdout == ""
+    finally:
+        with served.store.session() as s:
+            s.delete(s.get(Capture, "cap_lengthless"))
+            s.delete(s.get(Resource, resource_id))

@@ -8,13 +8,10 @@ import json
 import sys
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from archive.cli.context import Context
 from archive.cli.progress import Progress
 from archive.store.models import Capture
-from archive.warc import Locator
 
 #: Findings of one kind shown in text output; --json has them all.
 SHOWN_PER_KIND = 20
@@ -116,68 +113,36 @@ def cat(ctx: Context, capture_id: str, part: str | None) -> None:
     By default the HTTP headers and the payload with its Content-Encoding undone (for
     a revisit, the payload of the capture it repeats).
     """
-    from archive.warc.stored import READ_ERRORS, decoded_payload, open_stored, raw_record
+    from archive.inspect.payload import NoPayload, capture_payload, record_of
+    from archive.warc.stored import READ_ERRORS, Undecodable, open_stored, raw_record
 
     directory = ctx.config.warc_dir
+    # click.echo writes bytes to the binary stdout as they are.
+    out = functools.partial(click.echo, nl=False)
     with ctx.store.session() as session:
         capture = session.get(Capture, capture_id)
         if capture is None:
             raise click.ClickException(f"no capture {capture_id}")
-        locator = _locator(capture)
-        if locator is None and capture.warc_record_id:
-            raise click.ClickException(
-                f"capture {capture_id}: its record {capture.warc_record_id} is in no WARC file"
-            )
-        if locator is None:
-            why = f"{capture.error_class}: {capture.error_message}" if capture.error_class else ""
-            raise click.ClickException(
-                f"capture {capture_id} has no WARC record: the fetch failed"
-                + (f" ({why})" if why else "")
-            )
-        original = _original(session, capture) if capture.is_revisit else None
-    if capture.is_revisit and original is None and part in (None, "payload"):
-        raise click.ClickException(
-            f"capture {capture_id} is a revisit of a record the store does not know"
-        )
-    # click.echo writes bytes to the binary stdout as they are.
-    out = functools.partial(click.echo, nl=False)
-    try:
-        if part == "raw":
-            for chunk in raw_record(directory, locator):
-                out(chunk)
-            return
-        with open_stored(directory, locator) as stored:
-            if part == "headers":
-                out(stored.warc_head + stored.http_head)
-                return
-            headers = stored.http_headers
-            if part is None:
-                out(stored.http_head)
-            if original is not None:
-                with open_stored(directory, original) as source:
-                    body = source.payload.read()
-            else:
-                body = stored.payload.read()
         try:
-            body = decoded_payload(body, headers)
-        except Exception as exc:  # noqa: BLE001 - a payload that will not decode is still shown
-            click.echo(f"warning: payload shown as stored, it does not decode: {exc}", err=True)
-        out(body)
-    except READ_ERRORS as exc:  # a missing or damaged file: `archive verify` says more
-        raise click.ClickException(f"cannot read the record of {capture_id}: {exc}") from exc
-
-
-def _locator(capture: Capture) -> Locator | None:
-    if not (capture.warc_file and capture.warc_record_id) or capture.warc_offset is None:
-        return None
-    return Locator(capture.warc_file, capture.warc_offset, capture.warc_length or 0)
-
-
-def _original(session: Session, capture: Capture) -> Locator | None:
-    """Where the payload a revisit repeats is stored."""
-    source = session.get(Capture, capture.revisit_of) if capture.revisit_of else None
-    if source is None:
-        refers_to = (capture.redirect_chain or [{}])[-1].get("revisit_of_record")
-        if refers_to:
-            source = session.scalar(select(Capture).where(Capture.warc_record_id == refers_to))
-    return _locator(source) if source is not None else None
+            locator = record_of(capture)
+            if part == "raw":
+                for chunk in raw_record(directory, locator):
+                    out(chunk)
+                return
+            if part is not None and part != "payload":  # headers
+                with open_stored(directory, locator) as stored:
+                    out(stored.warc_head + stored.http_head)
+                return
+            try:
+                body = capture_payload(session, directory, capture)
+            except Undecodable as exc:  # a payload that will not decode is still shown
+                click.echo(f"warning: payload shown as stored, it does not decode: {exc}", err=True)
+                body = exc.stored
+            if part is None:
+                with open_stored(directory, locator) as stored:
+                    out(stored.http_head)
+            out(body)
+        except NoPayload as exc:
+            raise click.ClickException(str(exc)) from exc
+        except READ_ERRORS as exc:  # a missing or damaged file: `archive verify` says more
+            raise click.ClickException(f"cannot read the record of {capture_id}: {exc}") from exc

@@ -1,7 +1,8 @@
 """Packages for other tools: a CDXJ index and a WACZ.
 
 - ``cdxj``: the index of every record of the WARC files, by cdxj-indexer (the indexer of
-  the WACZ tools), sorted, for pywb or any CDXJ reader.
+  the WACZ tools, and the one the replay's index is built with), sorted, for pywb or any
+  CDXJ reader.
 - ``wacz``: WARC files, their CDXJ index, a page list with each page's title and text,
   and the datapackage manifest with every file's sha256, as ReplayWeb.page opens it
   (WACZ 1.1.1). The WARC files go in whole, as written: what was on the wire, unchanged,
@@ -18,28 +19,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO, TextIOWrapper
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from archive.export.selection import Selection
 from archive.export.snapshot import iso
+from archive.inspect.payload import originals_of
 from archive.store.db import chunks
 from archive.store.models import Capture, Resource
+from archive.warc.reader import write_cdxj
 from archive.warc.records import software
 
+__all__ = ["NothingToExport", "WaczReport", "warc_files_for", "write_cdxj", "write_wacz"]
+
 WACZ_VERSION = "1.1.1"
-
-
-# --- CDXJ ------------------------------------------------------------------------------------
-
-
-def write_cdxj(paths: list[Path], out: IO[str]) -> None:
-    """cdxj-indexer's sorted index of ``paths``; ``filename`` is each file's name."""
-    from cdxj_indexer.main import CDXJIndexer
-
-    CDXJIndexer(out, [str(p) for p in paths], sort=True, post_append=True).process_all()
 
 
 # --- WACZ ------------------------------------------------------------------------------------
@@ -62,24 +57,17 @@ class WaczReport:
 def warc_files_for(session: Session, resources: list[Resource], warc_dir: Path) -> list[Path]:
     """The WARC files holding the resources' captures and the originals their revisits
     point to (a revisit replays from the original's payload)."""
-    ids = [r.resource_id for r in resources]
-    names: set[str] = set()
-    originals: set[str] = set()
-    for chunk in chunks(ids):
-        rows = session.execute(
-            select(Capture.warc_file, Capture.revisit_of).where(Capture.resource_id.in_(chunk))
+    captures: list[Capture] = []
+    for chunk in chunks([r.resource_id for r in resources]):
+        captures.extend(
+            session.scalars(
+                select(Capture)
+                .where(Capture.resource_id.in_(chunk))
+                .options(defer(Capture.full_text), defer(Capture.full_text_preview))
+            )
         )
-        for warc_file, revisit_of in rows:
-            if warc_file:
-                names.add(warc_file)
-            if revisit_of:
-                originals.add(revisit_of)
-    for chunk in chunks(sorted(originals)):
-        names.update(
-            f
-            for f in session.scalars(select(Capture.warc_file).where(Capture.capture_id.in_(chunk)))
-            if f
-        )
+    located = captures + list(originals_of(session, captures).values())
+    names = {locator.filename for c in located if (locator := c.locator) is not None}
     paths = [warc_dir / name for name in sorted(names)]
     missing = [p.name for p in paths if not p.exists()]
     if missing:

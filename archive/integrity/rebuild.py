@@ -26,8 +26,8 @@ from archive.integrity.scan import Found, WarcScan
 from archive.warc.records import target_uri_of
 from archive.warc.stored import (
     READ_ERRORS,
-    decoded_payload,
     open_stored,
+    read_payload,
 )
 
 # -- from metadata records to capture outcomes ---------------------------------------------
@@ -262,13 +262,8 @@ def _recorded_text(directory: Path, item: Rebuilt, others: dict[str, Rebuilt]) -
 def _payload(directory: Path, final: Found, payload_record: Found) -> bytes:
     """The body the crawler handed to extraction: the payload (a revisit's is the
     original's), decoded per the final response's own Content-Encoding."""
-    with open_stored(directory, final.locator) as stored:
-        headers = stored.http_headers
-        body = stored.payload.read() if payload_record is final else None
-    if body is None:
-        with open_stored(directory, payload_record.locator) as stored:
-            body = stored.payload.read()
-    return decoded_payload(body, headers)
+    original = None if payload_record is final else payload_record.locator
+    return read_payload(directory, final.locator, original)
 
 
 def rebuild_preview(

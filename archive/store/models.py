@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from archive.warc.files import Locator
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
@@ -154,6 +156,14 @@ class Capture(Base):
     change_size: Mapped[int | None] = mapped_column(Integer)
 
     resource: Mapped[Resource] = relationship(back_populates="captures")
+
+    @property
+    def locator(self) -> Locator | None:
+        """Where the capture's response (or revisit) record is; None unless file, offset
+        and length are all known: a gzip member cannot be read without its length."""
+        if not self.warc_file or self.warc_offset is None or self.warc_length is None:
+            return None
+        return Locator(self.warc_file, self.warc_offset, self.warc_length)
 
 
 class LinkEvent(Base):

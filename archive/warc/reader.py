@@ -1,5 +1,6 @@
-"""Reading records back: by locator (replay, ``archive cat``), file by file (reindex), and
-checking that a locator still points at the record the store expects (``archive verify``).
+"""Reading records back: by locator (replay, ``archive cat``), file by file (reindex), as a
+CDXJ index (replay, export), and checking that a locator still points at the record the
+store expects (``archive verify``).
 """
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
@@ -22,6 +24,16 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 
 from archive.warc.files import Locator, open_warc
 from archive.warc.members import find_magic, iter_members, member_is_complete
+
+#: What reading damaged or foreign bytes as a record can raise; every reader catches these.
+READ_ERRORS: tuple[type[Exception], ...] = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    EOFError,
+    OSError,
+    ValueError,
+    zlib.error,
+)
 
 # Records up to this size stay in memory while iterating; larger ones spill to disk.
 _SPOOL_SIZE = 1 << 20
@@ -72,6 +84,33 @@ def iter_records(path: Path) -> Iterator[tuple[ArcWarcRecord, int, int]]:
                 yield record, offset, length
 
 
+def write_cdxj(
+    paths: Iterable[Path],
+    out: IO[str],
+    on_damage: Callable[[Path, ArchiveLoadFailed], None] | None = None,
+) -> None:
+    """The sorted CDXJ index of ``paths`` (``filename``: each file's name), by cdxj-indexer,
+    with POST bodies appended to their urlkeys as pywb looks them up.
+
+    One indexer for the replay and the export: cdxj-indexer is a core dependency (pywb is
+    the optional ``replay`` extra) and pywb reads its CDXJ. A file damaged after some
+    records raises, unless ``on_damage`` is given: then it is told, and the index keeps
+    the records before the damage.
+    """
+    from cdxj_indexer.main import CDXJIndexer, SortingWriter
+
+    # Sorted here rather than by the indexer, so the lines of a damaged file are kept.
+    lines = SortingWriter(out)
+    for path in paths:
+        try:
+            CDXJIndexer(lines, [str(path)], post_append=True).process_all()
+        except ArchiveLoadFailed as exc:
+            if on_damage is None:
+                raise
+            on_damage(path, exc)
+    lines.flush()
+
+
 @dataclass(frozen=True)
 class LocatorCheck:
     ok: bool
@@ -94,7 +133,7 @@ def record_problem(
         while record.raw_stream.read(1 << 16):
             pass
         trailer = stream.read()
-    except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError) as exc:
+    except READ_ERRORS as exc:
         return f"unreadable record at offset {offset}: {exc}"
     if getattr(record.raw_stream, "limit", 0) != 0:
         return f"record at offset {offset} is shorter than its Content-Length"

@@ -6,8 +6,6 @@ or its payload the way the crawl's extraction saw it.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,28 +13,29 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import brotli
+from scrapy.utils._compression import _inflate, _unzstd
+from scrapy.utils._compression import _unbrotli as _scrapy_unbrotli
+from scrapy.utils.gz import gunzip
 from warcio.bufferedreaders import DecompressingBufferedReader
-from warcio.exceptions import ArchiveLoadFailed
 from warcio.limitreader import LimitReader
-from warcio.statusandheaders import (
-    StatusAndHeaders,
-    StatusAndHeadersParser,
-    StatusAndHeadersParserException,
-)
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from archive.warc.files import Locator, open_warc
+from archive.warc.reader import READ_ERRORS
+
+__all__ = [
+    "READ_ERRORS",
+    "StoredRecord",
+    "Undecodable",
+    "decoded_payload",
+    "open_stored",
+    "raw_record",
+    "read_payload",
+]
 
 # A header block longer than this is not one we wrote: stop rather than read a whole file.
 _MAX_HEAD = 1 << 20
-#: What reading damaged or foreign bytes as a record can raise.
-READ_ERRORS = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    EOFError,
-    OSError,
-    ValueError,
-    zlib.error,
-)
 
 
 # -- a stored record, split into its parts ---------------------------------------------
@@ -96,6 +95,33 @@ def raw_record(directory: Path, locator: Locator) -> Iterator[bytes]:
             yield chunk
 
 
+class Undecodable(ValueError):
+    """A payload whose Content-Encoding cannot be undone; ``stored`` is its body as stored."""
+
+    def __init__(self, stored: bytes, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.stored = stored
+
+
+def read_payload(directory: Path, locator: Locator, original: Locator | None = None) -> bytes:
+    """The payload of the response or revisit at ``locator``, decoded: a revisit's is the
+    payload stored at ``original`` (the response it repeats), decoded per the revisit's
+    own Content-Encoding, as the crawler decoded the body it handed to extraction.
+
+    Raises Undecodable (one of READ_ERRORS) when the coding cannot be undone."""
+    with open_stored(directory, locator) as stored:
+        headers = stored.http_headers
+        body = stored.payload.read() if original is None else None
+    if body is None:
+        assert original is not None
+        with open_stored(directory, original) as source:
+            body = source.payload.read()
+    try:
+        return decoded_payload(body, headers)
+    except Exception as exc:  # any decoder's own error (brotli.error, zlib.error, ...)
+        raise Undecodable(body, exc) from exc
+
+
 def header_values(headers: StatusAndHeaders | None, name: str) -> list[str]:
     if headers is None:
         return []
@@ -108,71 +134,31 @@ def last_header(headers: StatusAndHeaders | None, name: str) -> str | None:
     return values[-1] if values else None
 
 
-# -- payload decoding, as Scrapy's HttpCompressionMiddleware does it ------------------------
+# -- payload decoding: Scrapy's, the one every reader uses --------------------------------
+#
+# Scrapy's HttpCompressionMiddleware decoders, not warcio's content_stream(): they made the
+# body the crawl's extraction read, so reindex re-extracts the same text and `archive cat`
+# and the viewer show it. Both keep what a body cut at the size cap (WARC-Truncated) holds
+# and both read zlib and raw deflate; only Scrapy's also undoes x-gzip, zstd and codings
+# applied in turn ("gzip, br"), and survives a gzip member whose CRC is wrong, which warcio
+# hands back as garbage.
 
 
-def _gunzip(data: bytes) -> bytes:
-    # Like scrapy.utils.gz.gunzip: a body cut at the size cap still yields what it holds.
-    out = BytesIO()
-    with gzip.GzipFile(fileobj=BytesIO(data)) as f:
-        try:
-            while chunk := f.read1(1 << 16):
-                out.write(chunk)
-        except (OSError, EOFError, zlib.error):
-            if not out.getbuffer().nbytes:
-                raise
-    return out.getvalue()
+def _unbrotli(data: bytes) -> bytes:
+    # Scrapy's needs Google's Brotli (Decompressor.process); pywb's brotlipy installs a
+    # module of the same name whose Decompressor only has decompress().
+    if hasattr(brotli.Decompressor, "process"):
+        return _scrapy_unbrotli(data)
+    return bytes(brotli.Decompressor().decompress(data))
 
 
-def _inflate(data: bytes) -> bytes:
-    try:
-        return zlib.decompressobj().decompress(data)
-    except zlib.error:  # raw deflate, as some Microsoft servers send it
-        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data)
-
-
-def _decoders() -> dict[str, Callable[[bytes], bytes]]:
-    decoders: dict[str, Callable[[bytes], bytes]] = {
-        "gzip": _gunzip,
-        "x-gzip": _gunzip,
-        "deflate": _inflate,
-    }
-    try:
-        import brotli
-
-        def _unbrotli(data: bytes) -> bytes:
-            decompressor = brotli.Decompressor()
-            # Google's Brotli calls it process(); brotlipy (pywb's dependency), which
-            # installs a module of the same name, calls it decompress().
-            step = getattr(decompressor, "process", None) or decompressor.decompress
-            return step(data)
-
-        decoders["br"] = _unbrotli
-    except ImportError:
-        pass
-    try:
-        try:
-            from compression import zstd  # type: ignore[import-not-found]
-        except ImportError:
-            from backports import zstd  # type: ignore[import-not-found,no-redef]
-
-        def _unzstd(data: bytes) -> bytes:
-            out = BytesIO()
-            with zstd.ZstdFile(BytesIO(data)) as f:
-                try:
-                    while chunk := f.read(1 << 16):
-                        out.write(chunk)
-                except EOFError:  # truncated: keep what there is, as Scrapy does
-                    pass
-            return out.getvalue()
-
-        decoders["zstd"] = _unzstd
-    except ImportError:
-        pass
-    return decoders
-
-
-DECODERS = _decoders()
+DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gunzip,
+    "x-gzip": gunzip,
+    "deflate": _inflate,
+    "br": _unbrotli,
+    "zstd": _unzstd,
+}
 
 
 def decoded_payload(body: bytes, headers: StatusAndHeaders | None) -> bytes:

@@ -16,16 +16,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from archive.inspect.card import PREVIEW_CHARS, cut_at_word, fetched_on, footer, kb, preview_block
 from archive.inspect.history import outcome, text_diff
+from archive.inspect.payload import NoPayload, capture_payload, original_of
 from archive.registry.lookup import NotFound as UnknownId
 from archive.rot.reports import parse_states, rot_report
 from archive.store.db import Store
 from archive.store.models import Capture, LinkState
+from archive.warc.stored import READ_ERRORS, Undecodable
 from archive.web import queries, records
 from archive.web.hosts import HostCheck, hostname_of, origin
 from archive.web.replay import memento_path
@@ -218,7 +221,7 @@ class Viewer:
             newer = queries.adjacent(s, c, older=False)
             diff_with = queries.adjacent(s, c, older=True, with_text=True) if c.full_text else None
             exchange, problem = None, None
-            locator = records.locator_of(c)
+            locator = c.locator
             if locator is not None:
                 try:
                     exchange = records.load_exchange(self.warc_dir, locator)
@@ -237,20 +240,10 @@ class Viewer:
             )
 
     def on_payload(self, request: Request, capture_id: str) -> Response:
+        decoded = request.args.get("decoded") == "1"
         with self.store.session() as s:
             c = queries.load_capture(s, capture_id, text=False)
-            # A revisit record holds no payload: the one it stands for is the original's.
-            source = c
-            if c.is_revisit and c.revisit_of:
-                source = queries.load_capture(s, c.revisit_of, text=False)
-            locator = records.locator_of(source)
-        if locator is None or (c.is_revisit and source is c):
-            raise UnknownId(f"capture {capture_id} has no archived payload")
-        decoded = request.args.get("decoded") == "1"
-        try:
-            payload = records.open_payload(self.warc_dir, locator, decoded=decoded)
-        except records.RecordUnavailable as exc:
-            raise UnknownId(f"the payload of {capture_id} cannot be read: {exc}") from exc
+            payload = self._payload(s, c, decoded)
         name = f"{capture_id}{'-decoded' if decoded else ''}.bin"
         # Archived bytes never reach a browser as something it would render or run here.
         response = Response(
@@ -264,8 +257,31 @@ class Viewer:
             content_type="application/octet-stream",
             direct_passthrough=True,
         )
-        response.call_on_close(payload.close)  # also when a HEAD request never reads it
+        if isinstance(payload, records.Payload):
+            response.call_on_close(payload.close)  # also when a HEAD request never reads it
         return response
+
+    def _payload(self, s: Session, c: Capture, decoded: bool) -> Iterable[bytes]:
+        """The capture's payload as stored, streamed, or ``decoded`` as ``archive cat
+        --payload`` gives it; a revisit's is its original's."""
+        source = original_of(s, c) if c.is_revisit else c
+        locator = source.locator if source is not None else None
+        if locator is None:
+            raise UnknownId(f"capture {c.capture_id} has no archived payload")
+        try:
+            # Opened first either way: a payload that is not a response's is refused.
+            payload = records.open_payload(self.warc_dir, locator)
+            if not decoded:
+                return payload
+            payload.close()
+            try:
+                return [capture_payload(s, self.warc_dir, c)]
+            except Undecodable as exc:  # shown as stored, as `archive cat` shows it
+                return [exc.stored]
+        except NoPayload as exc:
+            raise UnknownId(f"capture {c.capture_id} has no archived payload") from exc
+        except (records.RecordUnavailable, *READ_ERRORS) as exc:
+            raise UnknownId(f"the payload of {c.capture_id} cannot be read: {exc}") from exc
 
     def on_diff(self, request: Request, a: str, b: str) -> Response:
         with self.store.session() as s:
@@ -292,7 +308,7 @@ class Viewer:
         with self.store.session() as s:
             c = queries.load_capture(s, capture_id, text=False)
             res = c.resource
-            locator = records.locator_of(c)
+            locator = c.locator
             if c.warc_date is None or locator is None:
                 why = f"{c.error_class}: {c.error_message}" if c.error_class else "no record"
                 raise UnknownId(f"capture {capture_id} has no archived response to replay ({why})")

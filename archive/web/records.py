@@ -14,17 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
+from warcio.statusandheaders import StatusAndHeaders
 
-from archive.store.models import Capture
 from archive.warc import Locator, open_warc
 from archive.warc.files import final_name, open_name
-from archive.warc.reader import record_at
+from archive.warc.reader import READ_ERRORS, record_at
 
 _CHUNK = 64 * 1024
-_READ_ERRORS = (OSError, ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError)
 
 
 class RecordUnavailable(LookupError):
@@ -46,12 +43,6 @@ class Exchange:
     response: Message
     #: None when the record after the response is not its request (another tool's WARC).
     request: Message | None
-
-
-def locator_of(capture: Capture) -> Locator | None:
-    if capture.warc_file is None or capture.warc_offset is None or capture.warc_length is None:
-        return None
-    return Locator(capture.warc_file, capture.warc_offset, capture.warc_length)
 
 
 def _message(record: ArcWarcRecord) -> Message:
@@ -80,7 +71,7 @@ def load_exchange(warc_dir: Path, locator: Locator) -> Exchange:
             if after < size:
                 try:
                     request = record_at(fh, after, size - after)
-                except _READ_ERRORS:
+                except READ_ERRORS:
                     request = None
                 if (
                     request is not None
@@ -88,7 +79,7 @@ def load_exchange(warc_dir: Path, locator: Locator) -> Exchange:
                     and request.rec_headers.get_header("WARC-Concurrent-To") == response_id
                 ):
                     request_message = _message(request)
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise RecordUnavailable(f"{locator.filename} at offset {locator.offset}: {exc}") from exc
     return Exchange(response_message, request_message)
 
@@ -108,10 +99,10 @@ class Payload:
         self._fh.close()
 
 
-def open_payload(warc_dir: Path, locator: Locator, decoded: bool = False) -> Payload:
-    """The response record's payload: as stored (content-coding kept: the wire bytes) or
-    ``decoded`` (gzip, deflate or br removed). Opened here, so that a missing file fails
-    before a response starts rather than half-way through one."""
+def open_payload(warc_dir: Path, locator: Locator) -> Payload:
+    """The response record's payload as stored (content-coding kept: the wire bytes).
+    Opened here, so that a missing file fails before a response starts rather than
+    half-way through one."""
     try:
         fh = open_warc(warc_dir, locator.filename)
     except OSError as exc:
@@ -120,10 +111,10 @@ def open_payload(warc_dir: Path, locator: Locator, decoded: bool = False) -> Pay
         record = record_at(fh, locator.offset, locator.length)
         if record.rec_type != "response":
             raise RecordUnavailable(f"the record at {locator.offset} is a {record.rec_type}")
-        return Payload(fh, record.content_stream() if decoded else record.raw_stream)
+        return Payload(fh, record.raw_stream)
     except BaseException as exc:
         fh.close()
-        if isinstance(exc, _READ_ERRORS):
+        if isinstance(exc, READ_ERRORS):
             raise RecordUnavailable(f"{locator.filename} at {locator.offset}: {exc}") from exc
         raise
 

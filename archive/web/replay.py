@@ -2,10 +2,10 @@
 
 The WARC files stay where the crawler wrote them; pywb reads them in place (its
 ``archive_paths`` is the WARC folder) through one sorted ``index.cdxj``. Each finished
-WARC file is indexed once into its own part, by pywb's own indexer (the one
-``wb-manager reindex`` runs), and the parts are merged whenever the set of files
-changes. Files still being written (``.open``) are left out: their name changes when
-they close, which would leave the index pointing at nothing.
+WARC file is indexed once into its own part, by cdxj-indexer (the export's indexer
+too; pywb reads its CDXJ), and the parts are merged whenever the set of files changes.
+Files still being written (``.open``) are left out: their name changes when they close,
+which would leave the index pointing at nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from warcio.timeutils import iso_date_to_timestamp
+
 from archive.warc.files import WARC_SUFFIX
+from archive.warc.reader import write_cdxj
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +32,13 @@ INDEX_NAME = "index.cdxj"
 _MANIFEST = "manifest.json"
 
 
-def timestamp14(warc_date: str) -> str:
-    """``2026-04-09T12:30:05.123456Z`` → ``20260409123005``: pywb's 14-digit timestamp."""
-    digits = "".join(ch for ch in warc_date if ch.isdigit())
-    return digits[:14].ljust(14, "0")
-
-
 def memento_path(url: str, warc_date: str, modifier: str = "") -> str:
     """The replay server's path of ``url`` as captured at ``warc_date``.
 
     No modifier: rewritten for replay (links, scripts and styles point back into the
     archive). ``id_``: the archived payload exactly as it was on the wire.
     """
-    return f"/{COLLECTION}/{timestamp14(warc_date)}{modifier}/{url.split('#', 1)[0]}"
+    return f"/{COLLECTION}/{iso_date_to_timestamp(warc_date)}{modifier}/{url.split('#', 1)[0]}"
 
 
 def _stamp(path: Path) -> list[int]:
@@ -104,24 +101,12 @@ class ReplayIndex:
         return self.parts_dir / f"{name}.cdxj"
 
     def _index_file(self, name: str) -> None:
-        # Imported here: pywb is the optional ``replay`` extra, and the viewer itself
-        # (which only builds addresses) must work without it.
-        from pywb.indexer.archiveindexer import DefaultRecordParser
-        from pywb.indexer.cdxindexer import get_cdx_writer_cls
-        from warcio.exceptions import ArchiveLoadFailed
+        def damaged(path: Path, exc: Exception) -> None:  # the records before it are kept
+            log.warning("replay index: %s is damaged after some records: %s", path.name, exc)
 
-        options = {"cdxj": True, "sort": True, "append_post": True}
         tmp = self._part(name).with_suffix(".tmp")
-        with (
-            open(self.warc_dir / name, "rb") as warc,
-            open(tmp, "wb") as out,
-            get_cdx_writer_cls(dict(options))(out) as writer,
-        ):
-            try:
-                for entry in DefaultRecordParser(**options)(warc):
-                    writer.write(entry, name)
-            except ArchiveLoadFailed as exc:  # keep what precedes a damaged record
-                log.warning("replay index: %s is damaged after some records: %s", name, exc)
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            write_cdxj([self.warc_dir / name], out, on_damage=damaged)
         os.replace(tmp, self._part(name))
 
     def _merge(self, names: list[str]) -> None:
