@@ -65,4 +65,4 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.WarcCaptureMiddleware": 950,
 }
 ITEM_PIPELINES = {"crawler.pipelines.RecordPipeline": 300}
-EXTENSIONS = {"crawler.session.ArchiveSession": 0}
+EXTENSIONS = {"crawler.session.ArchiveSession": 0, "crawler.logs.HostWarnings": 0}

@@ -1,0 +1,136 @@
+"""What a new user meets first: the card's preview, redirects, and the crawl's output.
+
+Each test runs the real `archive` command against a local site, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sites import Fixed, LocalSite, Redirect, minimal_pdf
+
+ARCHIVE = str(Path(sys.executable).parent / "archive")
+ERROR_PAGE = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1>"
+ERROR_PAGE += b"<hr><center>nginx/1.22.1</center></body></html>"
+
+
+def archive(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ARCHIVE, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def crawled(*args: str) -> subprocess.CompletedProcess[str]:
+    result = archive("crawl", *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def preview_of(card: str) -> str:
+    assert "Cached Content Preview" in card, card
+    return card.split("Cached Content Preview", 1)[1].split("Resource ID:")[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_preview_is_the_last_good_capture_not_the_error_page(
+    site: LocalSite, archive_home: Path
+) -> None:
+    site.set(
+        "/report.pdf", Fixed(minimal_pdf("Quarterly findings"), content_type="application/pdf")
+    )
+    url = site.url("/report.pdf")
+    crawled("--url", url)
+    site.set("/report.pdf", Fixed(ERROR_PAGE, status=404))
+    crawled("--url", url)
+
+    card = archive("show", url).stdout
+    preview = preview_of(card)
+    assert preview.startswith(" · HTTP 200 · Fetched")
+    assert "Quarterly findings" in preview
+    assert "the latest check" in preview and "got HTTP 404" in preview
+    assert "nginx" not in preview and "404 Not Found" not in preview
+    assert "HTTP 404" in card.split("Cached Content Preview")[0]  # the check is in the history
+
+
+@pytest.mark.slow
+def test_a_failed_fetch_is_never_shown_as_a_preview(archive_home: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/gone"
+    crawled("--url", url)
+    preview = preview_of(archive("show", url).stdout)
+    assert preview.startswith(" · no good capture archived yet (latest check")
+    assert "refused" in preview and "0 KB" not in preview
+
+
+@pytest.mark.slow
+def test_a_moved_page_keeps_its_good_copy(site: LocalSite, archive_home: Path) -> None:
+    crawled("--url", site.url("/r1"))  # 301 -> 302 -> /final, 200
+
+    rows = json.loads(archive("report", "--json", "--state", "redirected").stdout)
+    (row,) = rows
+    assert row["url"] == site.url("/r1") and row["state"] == "redirected"
+    assert row["final_url"] == site.url("/final")
+    assert row["last_good_capture"] is not None
+    preview = preview_of(archive("show", site.url("/r1")).stdout)
+    assert preview.startswith(" · HTTP 200")
+
+
+@pytest.mark.slow
+def test_a_deep_link_sent_to_the_front_page_is_not_a_good_copy(
+    site: LocalSite, archive_home: Path
+) -> None:
+    site.set("/story/2019/budget", Redirect("/", status=301))
+    crawled("--url", site.url("/story/2019/budget"))
+    (row,) = json.loads(archive("report", "--json", "--state", "redirected").stdout)
+    assert row["last_good_capture"] is None
+
+
+@pytest.mark.slow
+def test_a_redirect_loop_is_a_broken_link(site: LocalSite, archive_home: Path) -> None:
+    site.set("/loop/a", Redirect("/loop/b"))
+    site.set("/loop/b", Redirect("/loop/a"))
+    url = site.url("/loop/a")
+    crawled("--url", url)
+
+    (capture,) = json.loads(archive("history", url, "--json").stdout)
+    assert capture["error_class"] == "redirect-loop"
+    card = json.loads(archive("show", url, "--json").stdout)
+    # A failure towards "dead" (checked again within days), not an ignored fetch (30 days).
+    assert card["link_state"] == "unknown"
+    wait = datetime.fromisoformat(card["next_due_at"]) - datetime.fromisoformat(
+        capture["fetched_at"]
+    )
+    assert timedelta(days=2) < wait < timedelta(days=4)
+
+
+@pytest.mark.slow
+def test_an_unreachable_host_is_one_warning_line(archive_home: Path, tmp_path: Path) -> None:
+    port = closed_port()
+    listing = tmp_path / "dead.txt"
+    listing.write_text("".join(f"http://127.0.0.1:{port}/page/{i}\n" for i in range(4)))
+    result = crawled("--source", str(listing))
+
+    assert "Traceback" not in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "127.0.0.1" in warnings[0]
+    progress = [line for line in result.stderr.splitlines() if "-> refused" in line]
+    assert len(progress) == 4  # each page's outcome is still reported
+
+
+@pytest.mark.slow
+def test_verbose_crawl_keeps_scrapys_own_lines(archive_home: Path, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/page"
+    result = crawled("--url", url, "-v")
+    assert "Gave up retrying" in result.stderr
