@@ -10,7 +10,10 @@ from __future__ import annotations
 from settings.base import *  # noqa: F403
 from settings.env import overrides_from_env
 
-globals().update(overrides_from_env())
+try:
+    globals().update(overrides_from_env())
+except ValueError:  # reported, with the variable's name, by archive.config.load_config
+    pass
 
 BOT_NAME = "cited-archive"
 SPIDER_MODULES = ["crawler.spiders"]

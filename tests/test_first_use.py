@@ -134,3 +134,88 @@ def test_verbose_crawl_keeps_scrapys_own_lines(archive_home: Path, tmp_path: Pat
     url = f"http://127.0.0.1:{closed_port()}/page"
     result = crawled("--url", url, "-v")
     assert "Gave up retrying" in result.stderr
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode not in (0, None), result
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "command", "named"),
+    [
+        ("ARCHIVE_DOWNLOAD_DELAY", "fast", "stats", "ARCHIVE_DOWNLOAD_DELAY='fast'"),
+        ("ARCHIVE_ALLOW_PRIVATE", "maybe", "stats", "ARCHIVE_ALLOW_PRIVATE='maybe'"),
+        ("ARCHIVE_DATABASE_URL", "nosuchdb://x", "list", "'nosuchdb://x' is not a database"),
+    ],
+)
+def test_a_bad_setting_is_one_line(
+    archive_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    command: str,
+    named: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert named in one_line_error(archive(command))
+
+
+def test_verbose_shows_the_traceback(archive_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", "nosuchdb://x")
+    result = archive("-v", "list")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_a_store_that_cannot_be_written_is_one_line(
+    archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("https://example.org/a\n")
+    assert archive("import", str(listing)).returncode == 0
+    listing.write_text("https://example.org/b\n")
+    db = archive_home / "archive.sqlite3"
+    monkeypatch.setenv("ARCHIVE_DATABASE_URL", f"sqlite:///file:{db}?mode=ro&uri=true")
+    assert "cannot be written" in one_line_error(archive("import", str(listing)))
+
+
+@pytest.mark.parametrize("command", [["crawl", "--all"], ["reindex"], ["import", "list.txt"]])
+def test_a_home_that_cannot_be_made_is_one_line(
+    archive_home: Path, tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "list.txt").write_text("https://example.org/a\n")
+    (tmp_path / "a-file").write_text("")
+    home = tmp_path / "a-file" / "home"
+    result = subprocess.run(
+        [ARCHIVE, "--home", str(home), *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert str(home) in one_line_error(result)
+
+
+def test_read_only_commands_never_create_a_store(archive_home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing" / "deeper"
+    for command in (["stats"], ["list"], ["show", "x"], ["report"], ["verify"]):
+        assert "no archive at" in one_line_error(archive("--home", str(missing), *command))
+    assert not (tmp_path / "missing").exists()
+
+
+def test_serve_refuses_a_replay_port_in_use(archive_home: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text("https://example.org/a\n")
+    assert archive("import", str(listing)).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line_error(
+            archive("serve", "--port", "0", "--replay-port", str(port), timeout=60)
+        )
+    assert f"port {port}" in line and "--replay-port" in line
