@@ -219,3 +219,110 @@ def test_serve_refuses_a_replay_port_in_use(archive_home: Path, tmp_path: Path) 
             archive("serve", "--port", "0", "--replay-port", str(port), timeout=60)
         )
     assert f"port {port}" in line and "--replay-port" in line
+
+
+def import_text(path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    path.write_text(text)
+    return archive("import", str(path))
+
+
+def test_reimporting_an_id_with_another_url_is_refused(archive_home: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "list.csv"
+    assert (
+        import_text(listing, "id,url\n6c6591f31882e162,https://news.example/story\n").returncode
+        == 0
+    )
+    hijack = import_text(listing, "id,url\n6c6591f31882e162,https://evil.example/other\n")
+    assert "0 new, 0 updated, 0 unchanged, 1 rejected" in hijack.stdout
+    assert f"{listing}:2: skipped:" in hijack.stderr
+    assert "https://news.example/story" in hijack.stderr  # the stored URL, named
+    assert json.loads(archive("show", "6c6591f31882e162", "--json").stdout)["url"] == (
+        "https://news.example/story"
+    )
+    # A cosmetic edit (https, a trailing slash) is no change of page.
+    same = import_text(listing, "id,url\n6c6591f31882e162,https://news.example/story/\n")
+    assert "1 updated" in same.stdout
+
+
+def test_an_allowed_url_change_is_an_event(archive_home: Path, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from archive.config import load_config
+    from archive.store.db import Store
+    from archive.store.models import LinkEvent
+
+    listing = tmp_path / "list.csv"
+    import_text(listing, "id,url\n6c6591f31882e162,https://news.example/story\n")
+    listing.write_text("id,url\n6c6591f31882e162,https://news.example/moved-story\n")
+    moved = archive("import", "--allow-url-change", str(listing))
+    assert "1 updated" in moved.stdout
+    card = json.loads(archive("show", "6c6591f31882e162", "--json").stdout)
+    assert card["url"] == "https://news.example/moved-story"
+    with Store(load_config(home=archive_home)).session() as s:
+        (event,) = s.scalars(select(LinkEvent)).all()
+        assert "https://news.example/story" in event.reason and "moved-story" in event.reason
+
+
+def test_titles_are_decoded_and_never_a_paragraph() -> None:
+    from archive.extract import extract
+
+    paragraph = "Nutrition researchers gathered in Orlando this summer " * 6
+    page = f"""<html><head><title>5 Trends from Nutrition 2025 | LinkedIn</title>
+    <meta property="og:title" content="{paragraph}"></head>
+    <body><article><h1>5 Trends from Nutrition 2025</h1><p>{paragraph}</p></article>
+    </body></html>"""
+    assert extract(page.encode(), "text/html", "https://www.linkedin.com/pulse/x").title == (
+        "5 Trends from Nutrition 2025"
+    )
+    title = "How Machine Learning is Shaping eCommerce &amp;#8211; 10 Benefits"
+    escaped = f"""<html><head><title>x</title><meta property="og:title" content="{title}">
+    </head><body><p>Text.</p></body></html>"""
+    assert extract(escaped.encode(), "text/html", None).title == (
+        "How Machine Learning is Shaping eCommerce \u2013 10 Benefits"
+    )
+
+
+def test_types_states_and_counts_agree(archive_home: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "list.yaml"
+    import_text(
+        listing,
+        "- url: https://a.example/one\n- url: https://a.example/two\n  type: Report\n",
+    )
+    one = json.loads(archive("show", "https://a.example/one", "--json").stdout)
+    assert (
+        one["type"] == "web"
+        and "web · https://a.example/one" in archive("show", "https://a.example/one").stdout
+    )
+    assert json.loads(archive("stats", "--json").stdout)["types"] == {"web": 1, "Report": 1}
+    assert len(json.loads(archive("list", "--type", "web", "--json").stdout)) == 1
+    assert len(json.loads(archive("list", "--type", "report", "--json").stdout)) == 1
+
+    bogus = archive("list", "--state", "bogus")
+    assert bogus.returncode == 2 and "unknown link state bogus" in bogus.stderr
+    assert archive("list", "--limit", "1").stderr.strip() == "1 resource"
+    assert "preview" in one and one["captures"] == []
+    assert "--allow-url-change" in archive("import", "--help").stdout
+    assert ".csv" in archive("import", "--help").stdout
+    assert "JSON" in archive("stats", "--help").stdout
+
+
+def test_schedule_rejects_a_bad_period_first(archive_home: Path, tmp_path: Path) -> None:
+    result = archive("schedule", "--every", "banana", "--tabfile", str(tmp_path / "tab"))
+    assert result.returncode == 2 and "'banana' is not like 30m" in result.stderr
+    assert "crontab" not in result.stderr
+
+
+def test_a_url_without_scheme_says_so(archive_home: Path, tmp_path: Path) -> None:
+    result = import_text(tmp_path / "l.txt", "//m.example/page\n")
+    assert "url has no scheme" in result.stderr and "'none'" not in result.stderr
+
+
+def test_list_jsonl_streams_one_object_per_line(archive_home: Path, tmp_path: Path) -> None:
+    import_text(tmp_path / "l.txt", "".join(f"https://a.example/{i}\n" for i in range(30)))
+    lines = archive("list", "--jsonl").stdout.splitlines()
+    assert len(lines) == 30 and all(
+        json.loads(line)["url"].startswith("https://") for line in lines
+    )
+    assert [r["url"] for r in json.loads(archive("list", "--json").stdout)] == [
+        json.loads(line)["url"] for line in lines
+    ]

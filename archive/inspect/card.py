@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from archive.store.models import Capture, Resource
+from archive.store.models import DEFAULT_TYPE, Capture, Resource
 
 PREVIEW_CHARS = 3000
 
@@ -65,7 +65,7 @@ def capture_line(c: Capture) -> str:
 def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> str:
     out = [
         res.title or _extracted_title(res, captures) or "(untitled)",
-        f"{res.type or 'web'} · {res.url}",
+        f"{res.type or DEFAULT_TYPE} · {res.url}",
     ]
     if res.tags:
         out.append("Tags: " + ", ".join(res.tags))
@@ -127,11 +127,37 @@ def resource_json(res: Resource) -> dict[str, Any]:
         "stable_id": res.stable_id,
         "url": res.url,
         "title": res.title,
-        "type": res.type,
+        "type": res.type or DEFAULT_TYPE,
         "tags": res.tags,
         "cited_by": res.cited_by,
         "link_state": res.link_state,
         "state_since": res.state_since.isoformat() if res.state_since else None,
         "next_due_at": res.next_due_at.isoformat() if res.next_due_at else None,
         "last_ok_capture_id": res.last_ok_capture_id,
+    }
+
+
+def card_json(res: Resource, captures: list[Capture]) -> dict[str, Any]:
+    """The card as JSON: the resource, its captures (oldest first) and the preview the
+    text card shows, from the last good capture."""
+    from archive.inspect.history import history_json
+
+    good = good_capture(res, captures)
+    preview = None
+    if good is not None:
+        text = good.full_text or ""
+        head = cut_at_word(text)
+        preview = {
+            "capture_id": good.capture_id,
+            "fetched_at": good.fetched_at.isoformat(),
+            "http_status": good.http_status,
+            "title": good.page_title,
+            "text": head,
+            "truncated": len(head) < len(text),
+            "content_length": good.content_length,
+        }
+    return resource_json(res) | {
+        "preview": preview,
+        "captures": [history_json(c) for c in captures],
+        "meta": res.meta,
     }
