@@ -107,35 +107,31 @@ def list_cmd(
     as_jsonl: bool,
 ) -> None:
     """List resources, by URL. Streams: any number of resources in constant memory."""
-    from archive.inspect.card import plural, resource_json
+    from archive.inspect.card import RESOURCE_JSON_COLUMNS, plural, resource_json
 
     if as_json and as_jsonl:
         raise click.UsageError("choose one of --json and --jsonl")
-    # Plain rows, not ORM objects, read in batches: the session never holds them all.
-    columns = select(*Resource.__table__.columns)
+    # Plain rows of the columns shown, read in batches: the session never holds them all.
+    columns = select(*(Resource.__table__.c[name] for name in RESOURCE_JSON_COLUMNS))
     query = _filtered(columns, type_, tag, _states(state), host).order_by(Resource.url)
     if limit:
         query = query.limit(limit)
+    out = click.get_text_stream("stdout")
     count = 0
     with ctx.store.session() as session:
-        rows = session.execute(query.execution_options(yield_per=1000))
-        if as_json:
-            click.echo("[", nl=False)
-        for row in rows:
+        for row in session.execute(query.execution_options(yield_per=1000)):
             if as_json or as_jsonl:
                 item = json.dumps(resource_json(row), ensure_ascii=False)
-                click.echo(
-                    ("," if count and as_json else "") + ("\n" if as_json else "") + item,
-                    nl=as_jsonl,
-                )
+                out.write(item + "\n" if as_jsonl else ("," if count else "[") + "\n" + item)
             else:
-                click.echo(
-                    f"{row.resource_id}  {row.stable_id:<16}  {row.link_state:<10}  {row.url}"
+                out.write(
+                    f"{row.resource_id}  {row.stable_id:<16}  {row.link_state:<10}  {row.url}\n"
                 )
             count += 1
     if as_json:
-        click.echo("\n]" if count else "]")
-    elif not as_jsonl:
+        out.write("\n]\n" if count else "[]\n")
+    out.flush()
+    if not (as_json or as_jsonl):
         click.echo(plural(count, "resource"), err=True)
 
 

@@ -121,7 +121,24 @@ def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def resource_json(res: Resource) -> dict[str, Any]:
+#: The columns :func:`resource_json` reads (a listing selects only these).
+RESOURCE_JSON_COLUMNS = (
+    "resource_id",
+    "stable_id",
+    "url",
+    "title",
+    "type",
+    "tags",
+    "cited_by",
+    "link_state",
+    "state_since",
+    "next_due_at",
+    "last_ok_capture_id",
+)
+
+
+def resource_json(res: Any) -> dict[str, Any]:
+    """A resource (or a row of RESOURCE_JSON_COLUMNS) as JSON."""
     return {
         "resource_id": res.resource_id,
         "stable_id": res.stable_id,
