@@ -92,7 +92,10 @@ def run_crawl(
             chatty.addFilter(_warnings_only)
 
     job_id = start_job(store, {"args": {k: str(v) for k, v in spider_args.items() if v}})
-    settings = scrapy_settings(store.config, {**overrides, "ARCHIVE_JOB_ID": job_id})
+    settings = scrapy_settings(
+        store.config,
+        {**overrides, "ARCHIVE_JOB_ID": job_id, "ARCHIVE_LOG_TRACEBACKS": verbose},
+    )
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("resources")
     process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})

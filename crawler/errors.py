@@ -43,7 +43,7 @@ def _looks_like_tls(text: str) -> bool:
 
 def classify(failure: Failure) -> tuple[str, str]:
     """(error_class, message): dns, refused, timeout, tls, connection, too-large,
-    robots-blocked, private-address or error."""
+    robots-blocked, redirect-loop, private-address or error."""
     exc = failure.value
     message = str(exc) or exc.__class__.__name__
     from crawler.middlewares import PrivateAddressRefused
@@ -51,7 +51,13 @@ def classify(failure: Failure) -> tuple[str, str]:
     if isinstance(exc, PrivateAddressRefused):
         return "private-address", message
     if isinstance(exc, scrapy_errors.IgnoreRequest):
-        return ("robots-blocked" if "robots.txt" in message else "ignored"), message
+        if "robots.txt" in message:
+            return "robots-blocked", message
+        # Scrapy's RedirectMiddleware gives up after REDIRECT_MAX_TIMES hops: a loop, or a
+        # chain no reader would follow. A broken link, so it counts towards dead.
+        if "max redirections" in message:
+            return "redirect-loop", "too many redirects (a redirect loop?)"
+        return "ignored", message
     for name, types in _BY_TYPE:
         if isinstance(exc, types):
             return name, message

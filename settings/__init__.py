@@ -7,10 +7,14 @@ them so that one variable governs both sides.
 
 from __future__ import annotations
 
+import contextlib
+
 from settings.base import *  # noqa: F403
 from settings.env import overrides_from_env
 
-globals().update(overrides_from_env())
+# A bad value is reported, with the variable's name, by archive.config.load_config.
+with contextlib.suppress(ValueError):
+    globals().update(overrides_from_env())
 
 BOT_NAME = "cited-archive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -65,4 +69,4 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.WarcCaptureMiddleware": 950,
 }
 ITEM_PIPELINES = {"crawler.pipelines.RecordPipeline": 300}
-EXTENSIONS = {"crawler.session.ArchiveSession": 0}
+EXTENSIONS = {"crawler.session.ArchiveSession": 0, "crawler.logs.HostWarnings": 0}

@@ -43,6 +43,10 @@ ARCHIVE_WAYBACK_API = "https://archive.org/wayback/available"
 #: Start the crawl's clock at this ISO instant instead of now (testing, replays).
 ARCHIVE_CLOCK = ""
 
+#: Log every failed request with Scrapy's own lines and tracebacks, not one line per
+#: unreachable host (``archive crawl -v``).
+ARCHIVE_LOG_TRACEBACKS = False
+
 # --- scheduling -----------------------------------------------------------
 #: Days until an alive resource is due again.
 ARCHIVE_REFRESH_DAYS = 30.0

@@ -13,7 +13,12 @@ from typing import Any
 
 
 def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected 1/true/yes/on or 0/false/no/off")
 
 
 def _size(value: str) -> int:

@@ -12,14 +12,16 @@ from archive.store.models import Resource
 
 
 class Context:
-    def __init__(self, home: str | None) -> None:
+    def __init__(self, home: str | None, read_only: bool = False) -> None:
         self.config: Config = load_config(**({"home": home} if home else {}))
+        #: A command that only reads never creates a store where there is none.
+        self.read_only = read_only
         self._store: Store | None = None
 
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.config)
+            self._store = Store(self.config, create=not self.read_only)
         return self._store
 
     def find(self, session: Any, ref: str) -> Resource:

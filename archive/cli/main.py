@@ -6,19 +6,38 @@ only makes the group and registers them.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from archive.cli import crawl, export, resources, rot, serve, warcs
 from archive.cli.context import Context
+from archive.cli.errors import explain
+
+#: Commands that only read: run on a home holding no archive they say so instead of
+#: creating an empty one.
+READ_ONLY = {
+    "list",
+    "show",
+    "stats",
+    "history",
+    "diff",
+    "report",
+    "export",
+    "verify",
+    "cat",
+    "serve",
+}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", envvar="ARCHIVE_HOME", help="State folder (default ./data).")
+@click.option("-v", "--verbose", is_flag=True, help="On errors, show the Python traceback.")
 @click.version_option(package_name="cited-archive")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None) -> None:
+def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
     """Archive cited web pages: crawl them into WARCs, keep clean previews, track link rot."""
-    ctx.obj = Context(home)
+    ctx.obj = Context(home, read_only=ctx.invoked_subcommand in READ_ONLY)
 
 
 for _command in (
@@ -42,7 +61,13 @@ for _command in (
 
 
 def main() -> None:
-    cli(prog_name="archive")
+    try:
+        cli.main(prog_name="archive")
+    except Exception as exc:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            raise
+        click.echo(f"error: {explain(exc)}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,19 +13,37 @@ from sqlalchemy import Text, cast, func, select
 
 from archive.cli.context import Context, pass_ctx
 from archive.registry.urls import host_names
-from archive.store.models import Capture, Job, Resource
+from archive.store.models import DEFAULT_TYPE, Capture, Job, Resource
 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--allow-url-change",
+    is_flag=True,
+    help="Let a known id take another URL (recorded as an event of the resource).",
+)
 @pass_ctx
-def import_cmd(ctx: Context, files: tuple[Path, ...]) -> None:
-    """Import resource lists (wiki YAML/JSON, CSV with a url column, text)."""
+def import_cmd(ctx: Context, files: tuple[Path, ...], allow_url_change: bool) -> None:
+    """Import resource lists into the registry.
+
+    \b
+    Formats, by file name:
+      .yaml .yml  the wiki's registry: a list of {id, url, title, type, tags, ...}
+      .json       the wiki's snapshot: a list of objects, or {"resources": [...]}
+      .csv        a header row with a url column (id, title, type, tags optional)
+      .txt (any)  one URL per line; blank lines and # comments skipped
+
+    Rows are matched on their id (or, without one, the sha256 rule on the URL):
+    new ones are added, known ones updated. A known id with another URL is refused
+    unless --allow-url-change. Bad rows are reported with their line and skipped;
+    the rest imports. Exits 1 when a file could not be read at all.
+    """
     from archive.registry.importer import import_files
 
     started = time.perf_counter()
     failed = False
-    for report in import_files(ctx.store, files):
+    for report in import_files(ctx.store, files, allow_url_change):
         if report.error:
             failed = True
             click.echo(f"error: {report.summary()}", err=True)
@@ -43,17 +61,30 @@ def import_cmd(ctx: Context, files: tuple[Path, ...]) -> None:
 
 
 def _filtered(
-    query: Any, type_: str | None, tag: str | None, state: str | None, host: str | None
+    query: Any, type_: str | None, tag: str | None, state: tuple[str, ...], host: str | None
 ) -> Any:
-    if type_:
-        query = query.where(Resource.type == type_)
+    if type_:  # as shown: any case, and "web" for resources their list gave no type
+        kind = func.lower(func.coalesce(Resource.type, DEFAULT_TYPE))
+        query = query.where(kind == type_.strip().lower())
     if state:
-        query = query.where(Resource.link_state.in_(state.split(",")))
+        query = query.where(Resource.link_state.in_(state))
     if host:
         query = query.where(Resource.host.in_(host_names(host)))
     if tag:  # JSON arrays are text on every backend; match the quoted element
         query = query.where(cast(Resource.tags, Text).like(f"%{json.dumps(tag)}%"))
     return query
+
+
+def _states(value: str | None) -> tuple[str, ...]:
+    """--state names, checked: a misspelt state is an error, not an empty list."""
+    from archive.rot.reports import parse_states
+
+    if not value:
+        return ()
+    try:
+        return parse_states(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--state") from exc
 
 
 @click.command("list")
@@ -63,6 +94,7 @@ def _filtered(
 @click.option("--host", help="Only this host (with or without www.).")
 @click.option("--limit", type=int, default=0, help="At most this many (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line.")
 @pass_ctx
 def list_cmd(
     ctx: Context,
@@ -72,21 +104,35 @@ def list_cmd(
     host: str | None,
     limit: int,
     as_json: bool,
+    as_jsonl: bool,
 ) -> None:
-    """List resources."""
-    from archive.inspect.card import resource_json
+    """List resources, by URL. Streams: any number of resources in constant memory."""
+    from archive.inspect.card import RESOURCE_JSON_COLUMNS, plural, resource_json
 
-    query = _filtered(select(Resource), type_, tag, state, host).order_by(Resource.url)
+    if as_json and as_jsonl:
+        raise click.UsageError("choose one of --json and --jsonl")
+    # Plain rows of the columns shown, read in batches: the session never holds them all.
+    columns = select(*(Resource.__table__.c[name] for name in RESOURCE_JSON_COLUMNS))
+    query = _filtered(columns, type_, tag, _states(state), host).order_by(Resource.url)
     if limit:
         query = query.limit(limit)
+    out = click.get_text_stream("stdout")
+    count = 0
     with ctx.store.session() as session:
-        rows = session.scalars(query).all()
-        if as_json:
-            click.echo(json.dumps([resource_json(r) for r in rows], indent=1, ensure_ascii=False))
-            return
-        for r in rows:
-            click.echo(f"{r.resource_id}  {r.stable_id:<16}  {r.link_state:<10}  {r.url}")
-        click.echo(f"{len(rows)} resources", err=True)
+        for row in session.execute(query.execution_options(yield_per=1000)):
+            if as_json or as_jsonl:
+                item = json.dumps(resource_json(row), ensure_ascii=False)
+                out.write(item + "\n" if as_jsonl else ("," if count else "[") + "\n" + item)
+            else:
+                out.write(
+                    f"{row.resource_id}  {row.stable_id:<16}  {row.link_state:<10}  {row.url}\n"
+                )
+            count += 1
+    if as_json:
+        out.write("\n]\n" if count else "[]\n")
+    out.flush()
+    if not (as_json or as_jsonl):
+        click.echo(plural(count, "resource"), err=True)
 
 
 @click.command()
@@ -95,37 +141,30 @@ def list_cmd(
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
     """Show a resource card: REF is a resource id, a sid_… stable id or a URL."""
-    from archive.inspect.card import resource_card, resource_json
+    from archive.inspect.card import card_json, resource_card
 
     with ctx.store.session() as session:
         res = ctx.find(session, ref)
         captures = list(res.captures)
         if as_json:
-            card = resource_json(res) | {
-                "captures": [c.capture_id for c in captures],
-                "meta": res.meta,
-            }
-            click.echo(json.dumps(card, indent=1, ensure_ascii=False))
+            click.echo(json.dumps(card_json(res, captures), indent=1, ensure_ascii=False))
         else:
             click.echo(resource_card(res, captures))
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @pass_ctx
 def stats(ctx: Context, as_json: bool) -> None:
     """Counts of resources by link state and type, captures, WARC files."""
+    kind = func.coalesce(Resource.type, DEFAULT_TYPE)
     with ctx.store.session() as session:
         by_state = dict(
             session.execute(
                 select(Resource.link_state, func.count()).group_by(Resource.link_state)
             ).all()
         )
-        by_type = dict(
-            session.execute(
-                select(func.coalesce(Resource.type, "?"), func.count()).group_by(Resource.type)
-            ).all()
-        )
+        by_type = dict(session.execute(select(kind, func.count()).group_by(kind)).all())
         captures = session.scalar(select(func.count()).select_from(Capture)) or 0
         jobs = session.scalar(select(func.count()).select_from(Job)) or 0
         last = session.scalar(select(Job).order_by(Job.id.desc()).limit(1))

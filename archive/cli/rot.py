@@ -11,7 +11,7 @@ import click
 from sqlalchemy.orm import Session
 
 from archive.cli.context import Context
-from archive.inspect.card import kb
+from archive.inspect.card import kb, plural
 from archive.inspect.history import (
     capture_history,
     capture_label,
@@ -65,7 +65,7 @@ def history(ctx: Context, ref: str, as_json: bool) -> None:
                 f"{c.capture_id:<24} {c.fetched_at:%Y-%m-%d %H:%M}  {outcome(c):<12} "
                 f"{size:>8}  {','.join(flags):<15} {change:<18}{moved}".rstrip()
             )
-        click.echo(f"{len(captures)} captures", err=True)
+        click.echo(plural(len(captures), "capture"), err=True)
 
 
 def _capture(session: Session, capture_id: str) -> Capture:
@@ -156,13 +156,15 @@ def schedule(
     if not (period or show or remove):
         raise click.UsageError("give --every PERIOD, --show or --remove")
     home = ctx.config.home
+    if period:  # a period cron cannot keep is refused before crontab(1) is even looked for
+        try:
+            cron.cron_schedule(period)
+        except cron.BadPeriod as exc:
+            raise click.BadParameter(str(exc), param_hint="--every") from exc
     try:
         tab = cron.open_tab(tabfile)
         if period:
-            try:
-                entry = cron.install(tab, period, home, Path(os.getcwd()))
-            except cron.BadPeriod as exc:
-                raise click.BadParameter(str(exc), param_hint="--every") from exc
+            entry = cron.install(tab, period, home, Path(os.getcwd()))
             click.echo(f"installed: {entry.line}")
         if remove:
             gone = cron.remove(tab, home)

@@ -6,6 +6,7 @@ and other <meta> tags, then the markup itself (<title>, <h1>, <time>, bylines).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ class Metadata:
 def _clean(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
+    # Publishers often escape twice (a WordPress "&#8211;" inside JSON-LD or a content
+    # attribute): what the reader sees is the character.
+    if "&" in value:
+        value = html.unescape(value)
     value = _SPACES.sub(" ", value).strip()
     return value or None
 
@@ -171,7 +176,8 @@ def _title(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | Non
         meta.get("og:title"),
         meta.get("twitter:title"),
     ):
-        if title := _clean(candidate):
+        # A paragraph in a title field (seen on LinkedIn articles) is not the title.
+        if (title := _clean(candidate)) and len(title) <= rules.TITLE_MAX_CHARS:
             return title
     h1s = [_clean(h.text_content()) for h in doc.iter("h1")]
     h1s = [h for h in h1s if h]

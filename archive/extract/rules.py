@@ -668,3 +668,10 @@ CTA_VERBS = frozenset({
     "sort", "select", "choose", "compare", "save", "install", "follow", "share",
 })
 # fmt: on
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+#: A title field longer than this holds a paragraph, not a title (LinkedIn's og:title on
+#: articles): the page's <title> is used instead. Real headlines stay well under it.
+TITLE_MAX_CHARS = 200

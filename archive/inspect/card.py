@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from archive.store.models import Capture, Resource
+from archive.store.models import DEFAULT_TYPE, Capture, Resource
 
 PREVIEW_CHARS = 3000
 
@@ -32,11 +32,9 @@ def preview_block(capture: Capture) -> str:
     then ``... (truncated, N KB total)`` when there is more."""
     text = capture.full_text or ""
     size = len(text.encode("utf-8")) if text else (capture.payload_length or 0)
-    status = (
-        f"HTTP {capture.http_status}" if capture.http_status else capture.error_class or "error"
-    )
     lines = [
-        f"Cached Content Preview · {status} · Fetched {fetched_on(capture.fetched_at)} · {kb(size)}"
+        f"Cached Content Preview · {outcome_of(capture)} · "
+        f"Fetched {fetched_on(capture.fetched_at)} · {kb(size)}"
     ]
     if text:
         head = cut_at_word(text)
@@ -65,7 +63,10 @@ def capture_line(c: Capture) -> str:
 
 
 def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> str:
-    out = [res.title or "(untitled)", f"{res.type or 'web'} · {res.url}"]
+    out = [
+        res.title or _extracted_title(res, captures) or "(untitled)",
+        f"{res.type or DEFAULT_TYPE} · {res.url}",
+    ]
     if res.tags:
         out.append("Tags: " + ", ".join(res.tags))
     if res.cited_by:
@@ -76,26 +77,104 @@ def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> st
     out.append(f"Next check: {due}")
     out.append(f"Captures: {len(captures)}")
     out.extend(capture_line(c) for c in captures[-limit:][::-1])
-    shown = next((c for c in reversed(captures) if c.full_text), None) or (
-        captures[-1] if captures else None
-    )
-    if shown is not None:
-        out += ["", preview_block(shown)]
+    if captures:
+        out += ["", preview_section(good_capture(res, captures), captures[-1])]
     out += ["", footer(res)]
     return "\n".join(out)
 
 
-def resource_json(res: Resource) -> dict[str, Any]:
+def good_capture(res: Resource, captures: list[Capture]) -> Capture | None:
+    """The capture the preview comes from: the resource's last good one (a failed check,
+    an error page or a refusal is history, not the page)."""
+    return next((c for c in captures if c.capture_id == res.last_ok_capture_id), None)
+
+
+def preview_section(good: Capture | None, latest: Capture) -> str:
+    """The preview block of the last good capture, saying when that was if later checks
+    failed; or, without one, that there is none yet and what the latest check got."""
+    if good is None:
+        return (
+            "Cached Content Preview · no good capture archived yet "
+            f"(latest check {fetched_on(latest.fetched_at)}: {outcome_of(latest)})"
+        )
+    block = preview_block(good)
+    if latest.capture_id == good.capture_id:
+        return block
+    head, _, rest = block.partition("\n")
+    note = (
+        f"(the last good capture; the latest check, {fetched_on(latest.fetched_at)}, "
+        f"got {outcome_of(latest)})"
+    )
+    return "\n".join([head, note, rest])
+
+
+def outcome_of(c: Capture) -> str:
+    return f"HTTP {c.http_status}" if c.http_status else c.error_class or "error"
+
+
+def _extracted_title(res: Resource, captures: list[Capture]) -> str | None:
+    good = good_capture(res, captures)
+    return good.page_title if good is not None else None
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+#: The columns :func:`resource_json` reads (a listing selects only these).
+RESOURCE_JSON_COLUMNS = (
+    "resource_id",
+    "stable_id",
+    "url",
+    "title",
+    "type",
+    "tags",
+    "cited_by",
+    "link_state",
+    "state_since",
+    "next_due_at",
+    "last_ok_capture_id",
+)
+
+
+def resource_json(res: Any) -> dict[str, Any]:
+    """A resource (or a row of RESOURCE_JSON_COLUMNS) as JSON."""
     return {
         "resource_id": res.resource_id,
         "stable_id": res.stable_id,
         "url": res.url,
         "title": res.title,
-        "type": res.type,
+        "type": res.type or DEFAULT_TYPE,
         "tags": res.tags,
         "cited_by": res.cited_by,
         "link_state": res.link_state,
         "state_since": res.state_since.isoformat() if res.state_since else None,
         "next_due_at": res.next_due_at.isoformat() if res.next_due_at else None,
         "last_ok_capture_id": res.last_ok_capture_id,
+    }
+
+
+def card_json(res: Resource, captures: list[Capture]) -> dict[str, Any]:
+    """The card as JSON: the resource, its captures (oldest first) and the preview the
+    text card shows, from the last good capture."""
+    from archive.inspect.history import history_json
+
+    good = good_capture(res, captures)
+    preview = None
+    if good is not None:
+        text = good.full_text or ""
+        head = cut_at_word(text)
+        preview = {
+            "capture_id": good.capture_id,
+            "fetched_at": good.fetched_at.isoformat(),
+            "http_status": good.http_status,
+            "title": good.page_title,
+            "text": head,
+            "truncated": len(head) < len(text),
+            "content_length": good.content_length,
+        }
+    return resource_json(res) | {
+        "preview": preview,
+        "captures": [history_json(c) for c in captures],
+        "meta": res.meta,
     }

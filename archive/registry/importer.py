@@ -20,7 +20,7 @@ from archive.registry import ids
 from archive.registry.sources import MalformedFile, Row, read_rows
 from archive.registry.urls import BadURL, check_url, host_of, url_key
 from archive.store.db import Store, chunks
-from archive.store.models import Resource
+from archive.store.models import LinkEvent, Resource
 
 _CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days"}
 # What `archive export json` writes about our own checks (its entries carry an "archive"
@@ -127,10 +127,20 @@ def validate(row: Row) -> Entry:
 
 
 class Importer:
-    def __init__(self, store: Store, now: dt.datetime | None = None) -> None:
+    """Upserts resource lists into the store.
+
+    A known id arriving with a materially different URL is refused (a list re-pointing
+    an id would hand another page the old one's captures and state) unless
+    ``allow_url_change``; an accepted change is recorded as an event of the resource.
+    """
+
+    def __init__(
+        self, store: Store, now: dt.datetime | None = None, allow_url_change: bool = False
+    ) -> None:
         self.store = store
         self.salt = store.config.hashids_salt
         self.now = now or dt.datetime.now(dt.UTC)
+        self.allow_url_change = allow_url_change
 
     def import_file(self, path: Path) -> ImportReport:
         report = ImportReport(str(path))
@@ -199,11 +209,14 @@ class Importer:
                 report.new += 1
             else:
                 seen.append(res.resource_id)
+                old_url = res.url
                 try:
                     changed = self._update(res, entry)
                 except ValueError as exc:
                     report.rejected.append(Rejected(entry.line, str(exc)))
                     continue
+                if res.url != old_url:
+                    session.add(self._url_event(res, old_url, report.path, entry.line))
                 if changed:
                     report.updated += 1
                 else:
@@ -219,6 +232,16 @@ class Importer:
                 .where(Resource.resource_id.in_(chunk))
                 .values(last_seen_at=self.now)
             )
+
+    def _url_event(self, res: Resource, old_url: str, path: str, line: int) -> LinkEvent:
+        """The resource's history keeps that its URL was changed, from what, and by which list."""
+        return LinkEvent(
+            resource_id=res.resource_id,
+            at=self.now,
+            from_state=res.link_state,
+            to_state=res.link_state,
+            reason=f"url changed from {old_url} to {res.url} ({path}:{line})",
+        )
 
     def _owners_of_stable_ids(self, session: Session, entries: list[Entry]) -> dict[str, str]:
         wanted = [e.stable_id for e in entries if e.stable_id]
@@ -281,6 +304,12 @@ class Importer:
             )
         changes: dict[str, Any] = {}
         if entry.url != res.url:  # an edited URL keeps its ids
+            moved = _safe_key(entry.url) != res.url_key
+            if moved and not self.allow_url_change:
+                raise ValueError(
+                    f"id {res.resource_id} is stored with URL {res.url}; refusing to change it "
+                    f"to {entry.url} (--allow-url-change to accept)"
+                )
             changes.update(url=entry.url, url_key=_safe_key(entry.url), host=host_of(entry.url))
         for key in ("title", "type", "tags", "refresh_seconds"):
             if key in entry.fields and entry.fields[key] != getattr(res, key):
@@ -313,6 +342,8 @@ def _safe_key(url: str) -> str:
         return url
 
 
-def import_files(store: Store, paths: Iterable[Path]) -> list[ImportReport]:
-    importer = Importer(store)
+def import_files(
+    store: Store, paths: Iterable[Path], allow_url_change: bool = False
+) -> list[ImportReport]:
+    importer = Importer(store, allow_url_change=allow_url_change)
     return [importer.import_file(Path(p)) for p in paths]

@@ -38,9 +38,10 @@ def check_url(url: object) -> str:
         port = parts.port  # raises on a bad port
     except ValueError as exc:
         raise BadURL(f"url cannot be parsed: {exc}") from exc
+    if not parts.scheme:
+        raise BadURL("url has no scheme: write it with http:// or https://")
     if parts.scheme.lower() not in ("http", "https"):
-        shown = parts.scheme or "none"
-        raise BadURL(f"url scheme is {shown!r}, only http and https are archived")
+        raise BadURL(f"url scheme is {parts.scheme!r}, only http and https are archived")
     if not parts.hostname:
         raise BadURL("url has no host")
     if port == 0:

@@ -28,6 +28,8 @@ NOT_A_CHECK = {"too-large", "private-address", "ignored"}
 PAYWALL_STATUSES = {401, 402, 403, 451}
 GONE_STATUSES = {404, 410}
 #: Final URLs that are a login or subscription wall rather than the page.
+#: Paths of a site's front page, where dead deep links are often sent.
+_FRONT_PAGES = {"", "index.html", "index.htm", "index.php", "home", "en", "en-us"}
 _LOGIN_WALL = re.compile(
     r"/(log-?in|sign-?in|signup|subscribe|subscription|paywall|account/login)\b", re.I
 )
@@ -68,6 +70,25 @@ def verdict(check: Check) -> str:
     if moved_materially(check.requested_url, final):
         return "redirected"
     return "ok"
+
+
+def is_good_copy(check: Check) -> bool:
+    """Whether the capture holds the cited page: a 2xx from the page itself, or from the
+    place it moved to (an editor citing a moved article still has its text). A deep link
+    sent to the site's front page is not a copy of it (a "soft 404")."""
+    outcome = verdict(check)
+    if outcome == "ok":
+        return True
+    if outcome != "redirected" or check.status is None or not 200 <= check.status < 300:
+        return False
+    return not sent_home(check.requested_url, check.final_url or check.requested_url)
+
+
+def sent_home(requested: str, final: str) -> bool:
+    """A redirect from a page below the root to the front page of a site."""
+    return urlsplit(final).path.strip("/") in _FRONT_PAGES and bool(
+        urlsplit(requested).path.strip("/")
+    )
 
 
 def moved_materially(requested: str, final: str) -> bool:
@@ -133,7 +154,7 @@ def apply_check(
             "blocked": LinkState.BLOCKED,
         }[outcome]
         resource.next_due_at = now + refresh
-    if outcome == "ok" and check.capture_id:  # a redirect elsewhere is not a good copy
+    if check.capture_id and is_good_copy(check):
         resource.last_ok_capture_id = check.capture_id
     if new == old:
         return None

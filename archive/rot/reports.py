@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.rot.linkstate import Check, verdict
+from archive.rot.linkstate import Check, is_good_copy
 from archive.rot.wayback import WaybackCopy
 from archive.store.db import chunks
 from archive.store.models import Capture, LinkState, Resource
@@ -113,10 +113,9 @@ def add_wayback(rows: Sequence[ReportRow], api: str) -> list[str]:
 
 
 def _is_good(row: Any) -> bool:
-    # The same rule that set the link state: a 2xx where the cited page itself answered.
-    # ``last_ok_capture_id`` is not enough: it also follows redirects (to a home page, say).
-    check = Check(row.requested_url, row.final_url, row.http_status, row.error_class)
-    return verdict(check) == "ok"
+    # The rule that set the resource's last good capture (``is_good_copy``): a 2xx from the
+    # cited page or from where it moved, not from a front page it was sent to.
+    return is_good_copy(Check(row.requested_url, row.final_url, row.http_status, row.error_class))
 
 
 def capture_facts(

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Config
@@ -75,13 +75,41 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
 
 
-class Store:
-    """One open store: its config, engine and session factory."""
+class StoreError(RuntimeError):
+    """The store cannot be opened as configured (its message says why, in one line)."""
 
-    def __init__(self, config: Config, migrate: bool = True) -> None:
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory ones)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+class Store:
+    """One open store: its config, engine and session factory.
+
+    ``create=False`` (commands that only read) refuses a SQLite store that does not exist
+    yet instead of creating an empty one.
+    """
+
+    def __init__(self, config: Config, migrate: bool = True, create: bool = True) -> None:
         self.config = config
+        path = sqlite_path(config.database_url)
+        if not create and path is not None and not path.exists():
+            raise StoreError(
+                f"no archive at {config.home}: nothing was imported or crawled there "
+                "(`archive import FILE` or `archive crawl --source FILE` starts one)"
+            )
         config.home.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(config.database_url)
+        try:
+            self.engine = make_engine(config.database_url)
+        except (exc.ArgumentError, exc.NoSuchModuleError) as error:
+            raise StoreError(
+                f"ARCHIVE_DATABASE_URL {config.database_url!r} is not a database this "
+                f"installation can open ({error})"
+            ) from error
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -43,6 +43,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: The type of a resource whose list gave none: a web page.
+DEFAULT_TYPE = "web"
+
+
 class LinkState(StrEnum):
     UNKNOWN = "unknown"
     ALIVE = "alive"

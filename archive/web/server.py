@@ -34,6 +34,21 @@ def _reachable(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
 
+def ensure_free(host: str, port: int, option: str) -> None:
+    """Refuse a port something else listens on before starting: the replay server would
+    fail in its own process, and the viewer would frame whatever answers there."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        # As the servers themselves bind: a port left in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServeError(
+                f"port {port} on {host} is in use ({exc.strerror}); choose another with {option}"
+            ) from exc
+
+
 def _wait_listening(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -96,6 +111,8 @@ def serve(
     """Serve until interrupted. The replay server gets its own port: another origin."""
     if port == replay_port:
         raise ServeError("the viewer and the replay server need two different ports")
+    ensure_free(host, port, "--port")
+    ensure_free(host, replay_port, "--replay-port")
     names = [host, urlsplit(store.config.viewer_url).hostname or ""]
     replay = start_replay(store, host, replay_port, names) if replay_available() else None
     try:
