@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python bench/extraction.py [--set scrapinghub|wcxb] [--tools ours,trafilatura]
-                                         [--limit N] [--worst N] [--dump DIR]
+                                         [--limit N] [--worst N] [--dump DIR] [--same-as DIR]
 
 Data: ``../shared/data/extraction/{scrapinghub,wcxb-dev}``; each set's SOURCE.md defines its
 metric and the scorers below implement those definitions (ScrapingHub: 4-word shingles, case kept,
@@ -19,6 +19,8 @@ Fairness:
 - readability-lxml: ``Document(html).summary(html_partial=True)`` is timed; turning its HTML into
   text (block elements become line breaks) is the bench's adapter and is not timed.
 - Ours also extracts metadata (title, author, date, ...) inside the timed call; the peers do not.
+- ``--same-as DIR`` compares ours' texts with an earlier ``--dump DIR`` page by page (exit 1
+  when any differs): the proof that a change to the extractor left its output as it was.
 - One process, one thread, tools run page by page in turn so that they share machine conditions;
   each tool first extracts a small warm-up page, untimed, so that module imports are not timed.
 """
@@ -319,6 +321,26 @@ def _print_worst(set_name: str, pages: list[Page], results: dict[str, Result], w
         print(f"  {page.id:<10} {own:.3f} {others:.3f} {'DIRTY' if dirty else '':<5} {page.url}")
 
 
+def dump(directory: Path, set_name: str, results: dict[str, Result]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, res in results.items():
+        out = directory / f"{set_name}-{name}.json"
+        out.write_text(json.dumps(res.texts, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
+def same_as(directory: Path, set_name: str, texts: dict[str, str]) -> list[str]:
+    """The ids of the pages whose text differs from ``directory``'s dump of ours (printed)."""
+    before: dict[str, str] = json.loads(
+        (directory / f"{set_name}-ours.json").read_text(encoding="utf-8")
+    )
+    # a page missing on either side counts as differing, except pages left out by --limit
+    differ = sorted(key for key in texts if texts[key] != before.get(key))
+    print(f"same as {directory}: {len(texts) - len(differ)}/{len(texts)} pages identical")
+    if differ:
+        print("  differ: " + " ".join(differ))
+    return differ
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=["scrapinghub", "wcxb"], help="one set only")
@@ -326,6 +348,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, help="first N pages of each set")
     parser.add_argument("--worst", type=int, default=0, help="list the first tool's N worst pages")
     parser.add_argument("--dump", type=Path, help="write texts to DIR/<set>-<tool>.json")
+    parser.add_argument(
+        "--same-as", type=Path, metavar="DIR", help="compare ours with DIR/<set>-ours.json"
+    )
     args = parser.parse_args(argv)
 
     available = make_tools()
@@ -333,18 +358,21 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in names if n not in available]
     if unknown:
         parser.error(f"unknown tools {unknown}; choose from {sorted(available)}")
+    if args.same_as and "ours" not in names:
+        parser.error("--same-as compares ours: include it in --tools")
     tools = {n: available[n] for n in names}
     loaders = {"scrapinghub": load_scrapinghub, "wcxb": load_wcxb}
+    differ = 0
     for set_name in [args.set] if args.set else list(loaders):
         pages = loaders[set_name](args.limit)
         results = run(pages, tools)
         report(set_name, pages, results, args.worst)
         if args.dump:
-            args.dump.mkdir(parents=True, exist_ok=True)
-            for name, res in results.items():
-                out = args.dump / f"{set_name}-{name}.json"
-                text = json.dumps(res.texts, ensure_ascii=False, indent=0)
-                out.write_text(text, encoding="utf-8")
+            dump(args.dump, set_name, results)
+        if args.same_as:
+            differ += len(same_as(args.same_as, set_name, results["ours"].texts))
+    if differ:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

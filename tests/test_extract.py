@@ -298,6 +298,27 @@ def test_byte_order_mark_wins():
     assert "Ünïcödé with a BOM." in result.text
 
 
+def test_utf16_label_without_a_byte_order_mark_reads_as_utf8():
+    body = '<meta charset="utf-16"><p>Crème brûlée for 5 €.</p>'.encode()
+    result = extract(body, "text/html")
+    assert "Crème brûlée for 5 €." in result.text
+    assert result.charset == "utf-8"
+
+
+def test_shift_jis_is_reported_by_its_label():
+    body = "<p>日本語のテキストです。</p>".encode("shift_jis")
+    result = extract(body, "text/html; charset=Shift_JIS")
+    assert "日本語のテキストです。" in result.text
+    assert result.charset == "shift_jis"
+
+
+def test_plain_text_has_no_meta_prescan():
+    body = '<meta charset="koi8-r"> Café crème, déjà vu.'.encode("windows-1252")
+    result = extract(body, "text/plain")
+    assert "Café crème, déjà vu." in result.text
+    assert result.charset == "windows-1252"
+
+
 # --- other kinds ------------------------------------------------------------------------------
 
 

@@ -37,21 +37,39 @@ def main_container(
     else <main>, else <body>. A thread's posts are each named like an article body, so on
     forums the thread's container is the whole <main>.
     """
+    total = mass.prose.get(body, 0)
+    scope = _scope(doc, body, mass)
+    if total < rules.PROSE_MIN_CHARS:
+        return scope, False
+    if forum:
+        # the thread: grown from the densest post over its sibling posts
+        return _grow(_densest(mass), scope, mass, rules.THREAD_GROWTH), False
+    named = _named(mass.prose, total)
+    if named is not None:
+        return named, True
+    # Unnamed regions are only trusted on pages that look like articles: on product, listing
+    # and service pages the densest paragraphs are an intro or a description among the items.
+    if not declared:
+        lone = _lone_article(scope, mass)
+        return (lone, True) if lone is not None else (scope, False)
+    return _declared_article(scope, mass, total, declared, title)
+
+
+def _scope(doc: HtmlElement, body: HtmlElement, mass: Mass) -> HtmlElement:
+    """The page's <main> when it holds a fair share of the text, else <body>."""
     prose, text = mass.prose, mass.text
-    total = prose.get(body, 0)
-    scope = body
     # pages with several <main> (an empty one from a template, one per tab) exist
     found = [el for el in doc.xpath("//main|//*[@role='main']") if el in text]
     if found:
         main = max(found, key=lambda el: (prose.get(el, 0), text.get(el, 0)))
         # a <main> left empty by a script-rendered layout is no scope
         if text.get(main, 0) >= rules.MIN_MAIN_SHARE * text.get(body, 0):
-            scope = main
-    if total < rules.PROSE_MIN_CHARS:
-        return scope, False
-    if forum:
-        # the thread: grown from the densest post over its sibling posts
-        return _grow(_densest(mass), scope, mass, rules.THREAD_GROWTH), False
+            return main
+    return body
+
+
+def _named(prose: dict[HtmlElement, int], total: int) -> HtmlElement | None:
+    """The container named or marked as the article body that holds a share of the prose."""
     named = [
         el
         for el, mass_ in prose.items()
@@ -61,25 +79,35 @@ def main_container(
             or any(dom.content_name(el.get(a) or "") for a in ("class", "id"))
         )
     ]
-    if named:
-        best = max(prose[el] for el in named)
-        # nested names ("post" > "entry-content"): the innermost that keeps nearly all the prose
-        close = [el for el in named if prose[el] >= 0.9 * best]
-        chosen = max(close, key=_depth)
-        return _with_twins(chosen, prose, total), True
-    # Unnamed regions are only trusted on pages that look like articles: on product, listing
-    # and service pages the densest paragraphs are an intro or a description among the items.
+    if not named:
+        return None
+    best = max(prose[el] for el in named)
+    # nested names ("post" > "entry-content"): the innermost that keeps nearly all the prose
+    close = [el for el in named if prose[el] >= 0.9 * best]
+    chosen = max(close, key=_depth)
+    return _with_twins(chosen, prose, total)
+
+
+def _lone_article(scope: HtmlElement, mass: Mass) -> HtmlElement | None:
+    """On an undeclared page, the one <article> that holds nearly all of it."""
+    prose, text = mass.prose, mass.text
+    lone = [el for el in scope.iter("article") if el in text]
+    if (
+        len(lone) == 1
+        and text[lone[0]] >= rules.LONE_ARTICLE_SHARE * text.get(scope, 0)
+        and prose.get(lone[0], 0) >= rules.LONE_ARTICLE_PROSE * text[lone[0]]
+    ):
+        return lone[0]
+    return None
+
+
+def _declared_article(
+    scope: HtmlElement, mass: Mass, total: int, declared: int, title: str | None
+) -> tuple[HtmlElement, bool]:
+    """On a page its publisher declares an article: the <article> holding half the prose,
+    the one carrying the headline, or the region grown around the densest paragraphs."""
+    prose, text = mass.prose, mass.text
     articles = [el for el, m in prose.items() if el.tag == "article" and m >= 0.5 * total]
-    if not declared:
-        # an undeclared page is an article when one <article> holds nearly all of it
-        lone = [el for el in scope.iter("article") if el in text]
-        if (
-            len(lone) == 1
-            and text[lone[0]] >= rules.LONE_ARTICLE_SHARE * text.get(scope, 0)
-            and prose.get(lone[0], 0) >= rules.LONE_ARTICLE_PROSE * text[lone[0]]
-        ):
-            return lone[0], True
-        return scope, False
     if articles:
         return max(articles, key=_depth), True
     # several <article>s, none dominant (a post followed by teasers of others): the one
