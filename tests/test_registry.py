@@ -113,7 +113,9 @@ def test_refresh_interval_per_resource(store: Store, tmp_path: Path) -> None:
 def test_url_edit_keeps_ids(store: Store, tmp_path: Path) -> None:
     Importer(store).import_file(write(tmp_path, "a.yaml", "- id: abc\n  url: https://x.org/old\n"))
     sid = get(store, "abc").stable_id
-    Importer(store).import_file(write(tmp_path, "b.yaml", "- id: abc\n  url: https://x.org/new\n"))
+    # A changed URL is taken only when allowed (else it is refused: tests/test_first_use.py).
+    moved = write(tmp_path, "b.yaml", "- id: abc\n  url: https://x.org/new\n")
+    Importer(store, allow_url_change=True).import_file(moved)
     res = get(store, "abc")
     assert (res.url, res.stable_id) == ("https://x.org/new", sid)
 
