@@ -13,7 +13,7 @@ from sqlalchemy import Text, cast, func, select
 
 from archive.cli.context import Context, pass_ctx
 from archive.registry.urls import host_names
-from archive.store.models import DEFAULT_TYPE, Capture, Job, Resource
+from archive.store.models import DEFAULT_TYPE, Capture, Job, Resource, type_is
 
 
 @click.command("import")
@@ -63,9 +63,8 @@ def import_cmd(ctx: Context, files: tuple[Path, ...], allow_url_change: bool) ->
 def _filtered(
     query: Any, type_: str | None, tag: str | None, state: tuple[str, ...], host: str | None
 ) -> Any:
-    if type_:  # as shown: any case, and "web" for resources their list gave no type
-        kind = func.lower(func.coalesce(Resource.type, DEFAULT_TYPE))
-        query = query.where(kind == type_.strip().lower())
+    if type_:
+        query = query.where(type_is(type_))
     if state:
         query = query.where(Resource.link_state.in_(state))
     if host:
@@ -112,7 +111,7 @@ def list_cmd(
     if as_json and as_jsonl:
         raise click.UsageError("choose one of --json and --jsonl")
     # Plain rows of the columns shown, read in batches: the session never holds them all.
-    columns = select(*(Resource.__table__.c[name] for name in RESOURCE_JSON_COLUMNS))
+    columns = select(*(getattr(Resource, name) for name in RESOURCE_JSON_COLUMNS))
     query = _filtered(columns, type_, tag, _states(state), host).order_by(Resource.url)
     if limit:
         query = query.limit(limit)
@@ -168,7 +167,7 @@ def stats(ctx: Context, as_json: bool) -> None:
         captures = session.scalar(select(func.count()).select_from(Capture)) or 0
         jobs = session.scalar(select(func.count()).select_from(Job)) or 0
         last = session.scalar(select(Job).order_by(Job.id.desc()).limit(1))
-        last_job = None
+        last_job: dict[str, Any] | None = None
         if last is not None:
             last_job = {
                 "id": last.id,
@@ -179,7 +178,7 @@ def stats(ctx: Context, as_json: bool) -> None:
                 "message": last.message,
             }
     warcs = sorted(ctx.config.warc_dir.glob("*.warc.gz*")) if ctx.config.warc_dir.exists() else []
-    out = {
+    out: dict[str, Any] = {
         "resources": sum(by_state.values()),
         "link_states": by_state,
         "types": by_type,

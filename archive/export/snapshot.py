@@ -20,7 +20,7 @@ from archive.rot.reports import capture_facts
 from archive.store.models import Capture, LinkState, Resource
 
 # The wiki's fetch_status vocabulary (ok / dead / paywall / error) for our link states.
-FETCH_STATUS = {
+FETCH_STATUS: dict[str, str] = {
     LinkState.ALIVE: "ok",
     LinkState.REDIRECTED: "ok",
     LinkState.PAYWALLED: "paywall",

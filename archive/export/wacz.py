@@ -145,7 +145,7 @@ def _add(wacz: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def _pages_jsonl(page_list: list[dict[str, Any]]) -> bytes:
-    header = {"format": "json-pages-1.0", "id": "pages", "title": "Cited pages"}
+    header: dict[str, Any] = {"format": "json-pages-1.0", "id": "pages", "title": "Cited pages"}
     if any("text" in p for p in page_list):
         header["hasText"] = True
     lines = [json.dumps(header)] + [json.dumps(p, ensure_ascii=False) for p in page_list]

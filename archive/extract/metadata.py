@@ -179,8 +179,7 @@ def _title(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | Non
         # A paragraph in a title field (seen on LinkedIn articles) is not the title.
         if (title := _clean(candidate)) and len(title) <= rules.TITLE_MAX_CHARS:
             return title
-    h1s = [_clean(h.text_content()) for h in doc.iter("h1")]
-    h1s = [h for h in h1s if h]
+    h1s = [h for h in (_clean(el.text_content()) for el in doc.iter("h1")) if h]
     page_title = _clean(doc.findtext(".//title"))
     if page_title:
         # "Headline | Site name": keep the part an <h1> repeats, else the longest part
@@ -194,8 +193,8 @@ def _title(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | Non
 
 def _author(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | None) -> str | None:
     if article is not None:
-        names = [_clean(n) for n in _names(article.get("author"))]
-        names = [n for n in names if n and not n.startswith("http")]
+        cleaned = (_clean(n) for n in _names(article.get("author")))
+        names = [n for n in cleaned if n and not n.startswith("http")]
         if names:
             return ", ".join(dict.fromkeys(names))
     for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator"):

@@ -186,8 +186,8 @@ class Importer:
     def _upsert(self, session: Session, entries: list[Entry], report: ImportReport) -> None:
         existing: dict[str, Resource] = {}
         for chunk in chunks([e.resource_id for e in entries]):
-            for res in session.scalars(select(Resource).where(Resource.resource_id.in_(chunk))):
-                existing[res.resource_id] = res
+            query = select(Resource).where(Resource.resource_id.in_(chunk))
+            existing.update((found.resource_id, found) for found in session.scalars(query))
         taken_sids = self._owners_of_stable_ids(session, entries)
         new_numbers = self._numbers_for(
             session, [e for e in entries if e.resource_id not in existing]

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from archive.registry.urls import host_names
-from archive.store.models import Resource
+from archive.store.models import Resource, type_is
 
 
 def due_query(
@@ -19,7 +19,7 @@ def due_query(
     type_: str | None = None,
     host: str | None = None,
     everything: bool = False,
-) -> Select[tuple[Resource]]:
+) -> Select[Any]:
     """Resources whose ``next_due_at`` has passed, oldest due first.
 
     One range scan of the ``next_due_at`` index, so it stays fast with millions of
@@ -31,7 +31,7 @@ def due_query(
     else:
         query = query.order_by(Resource.resource_id)
     if type_:
-        query = query.where(Resource.type == type_)
+        query = query.where(type_is(type_))
     if host:
         query = query.where(Resource.host.in_(host_names(host)))
     if limit:

@@ -18,8 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from archive.warc.files import Locator
 
@@ -182,3 +184,9 @@ class LinkEvent(Base):
     to_state: Mapped[str] = mapped_column(String(16))
     capture_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+def type_is(name: str) -> ColumnElement[bool]:
+    """Resources of type ``name`` as the CLI and the viewer show types: in any case, and
+    ``web`` for those their list gave no type."""
+    return func.lower(func.coalesce(Resource.type, DEFAULT_TYPE)) == name.strip().lower()
