@@ -54,7 +54,7 @@ def new_resource(
     # The capture id encodes the number the resource had, even after a collision moved it.
     key = ids.decode_capture_id(item.outcome.capture_id, salt)
     number = _free_number(session, key.resource_number if key else ids.resource_number(rid))
-    stable_id = item.stable_id or ids.stable_id_for(number, salt)
+    stable_id = item.record.stable_id or ids.stable_id_for(number, salt)
     if session.scalar(select(Resource.resource_id).where(Resource.stable_id == stable_id)):
         stable_id = ids.stable_id_for(number, salt)  # taken meanwhile by an import
     url = item.outcome.requested_url
