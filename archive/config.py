@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,10 @@ class Config:
     concurrency_per_host: int = base.ARCHIVE_CONCURRENCY_PER_HOST
     timeout: float = base.ARCHIVE_TIMEOUT
     refresh_days: float = base.ARCHIVE_REFRESH_DAYS
+    #: days until due again, by resource type (others: ``refresh_days``)
+    refresh_by_type: dict[str, float] = field(
+        default_factory=lambda: dict(base.ARCHIVE_REFRESH_DAYS_BY_TYPE)
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,7 +64,17 @@ _FIELDS = {
     "ARCHIVE_CONCURRENCY_PER_HOST": "concurrency_per_host",
     "ARCHIVE_TIMEOUT": "timeout",
     "ARCHIVE_REFRESH_DAYS": "refresh_days",
+    "ARCHIVE_REFRESH_DAYS_BY_TYPE": "refresh_by_type",
 }
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A dict setting as Scrapy's ``getdict`` reads it: a dict, or its JSON (``-s``)."""
+    return dict(json.loads(value) if isinstance(value, str) else value)
+
+
+#: How a field's value is read when it is not taken as given.
+_PARSERS = {"refresh_by_type": _mapping}
 
 
 def load_config(settings: Any = None, **overrides: Any) -> Config:
@@ -75,6 +90,8 @@ def load_config(settings: Any = None, **overrides: Any) -> Config:
                 values[name] = settings.get(name)
     kwargs = {attr: values[name] for name, attr in _FIELDS.items()}
     kwargs.update(overrides)
+    for attr, parse in _PARSERS.items():
+        kwargs[attr] = parse(kwargs[attr])
     home = Path(kwargs["home"]).expanduser().absolute()
     kwargs["home"] = home
     if not kwargs["database_url"]:

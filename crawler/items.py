@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from archive.capture.schema import Hop
 
 
 @dataclass
@@ -14,7 +15,7 @@ class FetchItem:
     started_at: datetime
     duration_ms: int
     #: One entry per HTTP exchange written to the WARC (redirect hops, retried attempts).
-    hops: list[dict[str, Any]] = field(default_factory=list)
+    hops: list[Hop] = field(default_factory=list)
     final_url: str | None = None
     status: int | None = None
     content_type: str | None = None
@@ -24,6 +25,6 @@ class FetchItem:
     error_message: str | None = None
 
     @property
-    def final_hop(self) -> dict[str, Any] | None:
+    def final_hop(self) -> Hop | None:
         """The exchange that answered (the last hop), when the fetch got an answer."""
         return self.hops[-1] if self.hops and self.status is not None else None

@@ -19,6 +19,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from archive.capture.schema import Hop
 from crawler.session import ArchiveSession
 
 logger = logging.getLogger(__name__)
@@ -236,20 +237,20 @@ class WarcCaptureMiddleware:
             truncated=truncated,
             revisit_of=target,
         )
-        hop = {
-            "url": request.url,
-            "status": status,
-            "location": response.headers.get(b"Location", b"").decode("latin-1") or None,
-            "record_id": result.response.record_id,
-            "warc_date": result.response.warc_date,
-            "warc_file": result.response.locator.filename,
-            "offset": result.response.locator.offset,
-            "length": result.response.locator.length,
-            "payload_digest": result.payload_digest,
-            "payload_length": len(body),
-            "revisit_of_record": target.record_id if result.revisit and target else None,
-            "truncated": bool(truncated),
-        }
+        hop = Hop(
+            url=request.url,
+            status=status,
+            location=response.headers.get(b"Location", b"").decode("latin-1") or None,
+            record_id=result.response.record_id,
+            warc_date=result.response.warc_date,
+            warc_file=result.response.locator.filename,
+            offset=result.response.locator.offset,
+            length=result.response.locator.length,
+            payload_digest=result.payload_digest,
+            payload_length=len(body),
+            revisit_of_record=target.record_id if result.revisit and target else None,
+            truncated=bool(truncated),
+        )
         request.meta.setdefault(HOPS, []).append(hop)
         # Downstream (decompression, extraction) sees exactly the bytes the WARC holds.
         return response.replace(body=body) if truncated else response

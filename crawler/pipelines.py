@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -10,7 +11,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
-from archive.capture.record import FetchOutcome, Preview, extract_preview, repeated_preview
+from archive.capture.preview import Preview, extract_preview, repeated_preview
+from archive.capture.record import FetchOutcome, outcome_record
+from archive.capture.schema import PreviewRecord
 from crawler.items import FetchItem
 from crawler.session import ArchiveSession
 
@@ -63,8 +66,8 @@ class RecordPipeline:
         final = item.final_hop
         # the capture an identical payload repeats, looked up once for the preview and the row
         revisit_of = (
-            session.capture_for_record(final["revisit_of_record"])
-            if final and final["revisit_of_record"]
+            session.capture_for_record(final.revisit_of_record)
+            if final and final.revisit_of_record
             else None
         )
         preview = None
@@ -92,23 +95,6 @@ class RecordPipeline:
             raise
         return item
 
-    @staticmethod
-    def preview_fields(session: ArchiveSession, outcome: FetchOutcome) -> dict[str, Any]:
-        """The preview for the metadata record. An unchanged revisit names the capture
-        whose record already holds the same text instead of repeating it: the text can
-        be extracted again from the payload that capture refers to."""
-        assert outcome.preview is not None
-        fields = outcome.preview.as_record()
-        if outcome.is_revisit and outcome.revisit_of:
-            from archive.store.models import Capture
-
-            with session.store.session() as s:
-                original = s.get(Capture, outcome.revisit_of)
-                if original is not None and original.content_hash == fields["content_hash"]:
-                    fields.pop("full_text_preview")
-                    fields["preview_of"] = original.capture_id
-        return fields
-
     def outcome(
         self,
         session: ArchiveSession,
@@ -116,73 +102,71 @@ class RecordPipeline:
         preview: Preview | None,
         revisit_of: str | None,
     ) -> FetchOutcome:
-        from archive.capture.record import new_capture_id
-        from archive.store.models import Resource
-
-        with session.store.session() as s:
-            resource = s.get(Resource, item.resource_id)
-            assert resource is not None
-            stable_id = resource.stable_id
-            capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
-        final = item.final_hop
-        outcome = FetchOutcome(
-            capture_id=capture_id,
-            resource_id=item.resource_id,
-            requested_url=item.requested_url,
-            fetched_at=item.started_at,
-            final_url=item.final_url,
-            http_status=item.status,
-            content_type=item.content_type,
-            redirect_chain=item.hops,
-            error_class=item.error_class,
-            error_message=item.error_message,
-            duration_ms=item.duration_ms,
-        )
-        if final is not None:
-            outcome.payload_length = final["payload_length"]
-            outcome.payload_digest = final["payload_digest"]
-            outcome.truncated = final["truncated"]
-            outcome.warc_record_id = final["record_id"]
-            outcome.warc_date = final["warc_date"]
-            outcome.warc_file = final["warc_file"]
-            outcome.warc_offset = final["offset"]
-            outcome.warc_length = final["length"]
-            if final["revisit_of_record"]:
-                outcome.is_revisit = True
-                outcome.revisit_of = revisit_of
+        """The capture's outcome, once its metadata record is written and flushed."""
+        stable_id, capture_id = capture_ids(session, item)
+        outcome = fetch_outcome(item, capture_id, revisit_of)
         outcome.preview = preview
-        # Everything the capture row holds except the preview's full text, so that
-        # `archive reindex` can rebuild the row even if the response record were lost.
-        fields: dict[str, Any] = {
-            "resource_id": item.resource_id,
-            "stable_id": stable_id,
-            "capture_id": capture_id,
-            "job_id": session.job_id,
-            "requested_url": item.requested_url,
-            "final_url": item.final_url,
-            "http_status": item.status,
-            "content_type": item.content_type,
-            "redirect_chain": [h["url"] for h in item.hops],
-            "hops": item.hops,
-            "payload_length": outcome.payload_length,
-            "payload_digest": outcome.payload_digest,
-            "truncated": outcome.truncated,
-            "is_revisit": outcome.is_revisit,
-            "revisit_of": outcome.revisit_of,
-            "warc_date": outcome.warc_date,
-            "error_class": item.error_class,
-            "error_message": item.error_message,
-            "fetched_at": item.started_at.isoformat(),
-            "duration_ms": outcome.duration_ms,
-            "fetch_method": "scrapy",
-        }
-        if outcome.preview is not None:
-            fields["preview"] = self.preview_fields(session, outcome)
+        recorded = None if preview is None else recorded_preview(session, outcome, preview)
+        record = outcome_record(outcome, stable_id, session.job_id, recorded)
+        final = item.final_hop
         session.writer.write_metadata(
             item.final_url or item.requested_url,
-            refers_to=final["record_id"] if final else None,
+            refers_to=final.record_id if final else None,
             date=None,  # WARC-Date is always the wall clock, whatever the crawl clock says
-            fields=fields,
+            fields=record.to_json(),
         )
         session.writer.flush()
         return outcome
+
+
+def capture_ids(session: ArchiveSession, item: FetchItem) -> tuple[str, str]:
+    """The resource's stable id and a new capture id for this attempt."""
+    from archive.capture.record import new_capture_id
+    from archive.store.models import Resource
+
+    with session.store.session() as s:
+        resource = s.get(Resource, item.resource_id)
+        assert resource is not None
+        capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
+        return resource.stable_id, capture_id
+
+
+def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> FetchOutcome:
+    """What the fetch came to, from the spider's item and the exchange that answered."""
+    outcome = FetchOutcome(
+        capture_id=capture_id,
+        resource_id=item.resource_id,
+        requested_url=item.requested_url,
+        fetched_at=item.started_at,
+        final_url=item.final_url,
+        http_status=item.status,
+        content_type=item.content_type,
+        hops=item.hops,
+        error_class=item.error_class,
+        error_message=item.error_message,
+        duration_ms=item.duration_ms,
+    )
+    final = item.final_hop
+    if final is not None:
+        outcome.answered_by(final)
+        if final.revisit_of_record:
+            outcome.is_revisit = True
+            outcome.revisit_of = revisit_of
+    return outcome
+
+
+def recorded_preview(
+    session: ArchiveSession, outcome: FetchOutcome, preview: Preview
+) -> PreviewRecord:
+    """The preview for the metadata record. An unchanged revisit names the capture
+    whose record already holds the same text instead of repeating it: the text can
+    be extracted again from the payload that capture refers to."""
+    recorded = preview.to_record()
+    if outcome.is_revisit and outcome.revisit_of:
+        from archive.store.models import Capture
+
+        with session.store.session() as s:
+            original = s.get(Capture, outcome.revisit_of)
+            if original is not None and original.content_hash == recorded.content_hash:
+                return replace(recorded, full_text_preview=None, preview_of=original.capture_id)
+    return recorded

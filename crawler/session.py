@@ -62,9 +62,6 @@ class ArchiveSession:
                 "description": "Captures of cited sources",
             },
         )
-        self.refresh_by_type: dict[str, float] = dict(
-            settings.getdict("ARCHIVE_REFRESH_DAYS_BY_TYPE")
-        )
         self.counts: dict[str, int] = {}
         #: Failures of the run itself (not of the links it checked): any makes the job fail.
         self.failures: list[str] = []
@@ -142,7 +139,7 @@ class ArchiveSession:
                 s,
                 outcome,
                 refresh_days=self.config.refresh_days,
-                refresh_by_type=self.refresh_by_type,
+                refresh_by_type=self.config.refresh_by_type,
                 now=outcome.fetched_at,
             )
         key = outcome.error_class or (

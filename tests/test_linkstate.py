@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from archive.capture.record import FetchOutcome, Preview, new_capture_id, record_capture
+from archive.capture.preview import Preview
+from archive.capture.record import FetchOutcome, new_capture_id, record_capture
 from archive.registry.importer import Importer
 from archive.rot.due import due_refs
 from archive.rot.linkstate import BACKOFF_MAX, DEAD_SPACING, backoff
@@ -312,7 +313,7 @@ def test_our_own_limits_never_condemn_a_link(registry: Store, error: str) -> Non
 
 
 def test_an_unchanged_payload_reuses_the_preview_its_first_capture_made(registry: Store) -> None:
-    from archive.capture.record import repeated_preview
+    from archive.capture.preview import repeated_preview
     from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
     from archive.store.models import Capture
 

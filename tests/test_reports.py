@@ -14,7 +14,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from archive.capture.record import FetchOutcome, Preview, new_capture_id, record_capture
+from archive.capture.preview import Preview
+from archive.capture.record import FetchOutcome, new_capture_id, record_capture
 from archive.cli.context import Context
 from archive.cli.rot import diff, history, report
 from archive.registry.importer import Importer

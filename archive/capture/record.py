@@ -1,4 +1,5 @@
-"""Recording one fetch attempt in the store: the capture row, its preview, the link state.
+"""Recording one fetch attempt in the store: the capture row, its metadata record's
+contents, the link state.
 
 Called by the crawler only after the attempt's WARC records are flushed, so a
 row never points at bytes that are not on disk (design.md §1).
@@ -7,91 +8,17 @@ row never points at bytes that are not on disk (design.md §1).
 from __future__ import annotations
 
 import difflib
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.capture.preview import FULL_TEXT_MAX, PREVIEW_MAX, Preview, clip, text_hash
+from archive.capture.schema import PREVIEW_FIELDS, CaptureRecord, Hop, PreviewRecord
 from archive.registry import ids
 from archive.rot.linkstate import Check, apply_check, refresh_interval
 from archive.store.models import Capture, Resource
-
-FULL_TEXT_MAX = 5 * 1024 * 1024
-PREVIEW_MAX = 50 * 1024
-
-
-@dataclass
-class Preview:
-    """What extraction found in a response (names follow the wiki's citation_content)."""
-
-    page_title: str | None = None
-    author: str | None = None
-    published_date: str | None = None
-    language: str | None = None
-    description: str | None = None
-    canonical_url: str | None = None
-    full_text: str = ""
-    extractor: str | None = None
-
-    def as_record(self) -> dict[str, Any]:
-        """The preview as written into the WARC metadata record (``full_text_preview``)."""
-        return {
-            "page_title": self.page_title,
-            "author": self.author,
-            "published_date": self.published_date,
-            "language": self.language,
-            "description": self.description,
-            "canonical_url": self.canonical_url,
-            "content_length": len(self.full_text),
-            "content_hash": text_hash(self.full_text),
-            "full_text_preview": clip(self.full_text, PREVIEW_MAX),
-            "extractor": self.extractor,
-        }
-
-
-# What an extraction, a preview and a capture row all name alike.
-_METADATA = ("author", "published_date", "language", "description", "canonical_url")
-
-
-def extract_preview(body: bytes, content_type: str | None, url: str | None) -> Preview:
-    """The preview of a response body (decoded of its Content-Encoding)."""
-    from archive.extract import extract
-
-    found = extract(body, content_type, url)
-    return Preview(
-        page_title=found.title,
-        full_text=found.text,
-        extractor=f"{found.extractor}/{found.extractor_version}",
-        **{name: getattr(found, name) for name in _METADATA},
-    )
-
-
-def repeated_preview(session: Session, capture_id: str, content_type: str | None) -> Preview | None:
-    """The preview of capture ``capture_id``, for an identical payload fetched again (a
-    revisit of it): the same bytes give the same text, so an unchanged recrawl need not
-    extract again. Only when the same extractor version made it, from the same content type,
-    and its text was stored whole (not clipped); else None."""
-    from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
-
-    original = session.get(Capture, capture_id)
-    if (
-        original is None
-        or original.extractor != f"{EXTRACTOR}/{EXTRACTOR_VERSION}"
-        or original.content_type != content_type
-    ):
-        return None
-    text = original.full_text or ""
-    if len(text.encode("utf-8")) >= FULL_TEXT_MAX:
-        return None
-    return Preview(
-        page_title=original.page_title,
-        full_text=text,
-        extractor=original.extractor,
-        **{name: getattr(original, name) for name in _METADATA},
-    )
 
 
 @dataclass
@@ -115,24 +42,58 @@ class FetchOutcome:
     warc_file: str | None = None
     warc_offset: int | None = None
     warc_length: int | None = None
-    redirect_chain: list[dict[str, Any]] = field(default_factory=list)
+    #: every exchange of the attempt (the row's ``redirect_chain`` column)
+    hops: list[Hop] = field(default_factory=list)
     error_class: str | None = None
     error_message: str | None = None
     duration_ms: int | None = None
     preview: Preview | None = None
     job_id: int | None = None
 
+    def answered_by(self, final: Hop) -> None:
+        """Take the payload and locator of the exchange that answered."""
+        self.payload_length = final.payload_length
+        self.payload_digest = final.payload_digest
+        self.truncated = final.truncated
+        self.warc_record_id = final.record_id
+        self.warc_date = final.warc_date
+        self.warc_file = final.warc_file
+        self.warc_offset = final.offset
+        self.warc_length = final.length
 
-def clip(text: str, limit_bytes: int) -> str:
-    """At most ``limit_bytes`` of UTF-8, never cutting a character in half."""
-    data = text.encode("utf-8")
-    if len(data) <= limit_bytes:
-        return text
-    return data[:limit_bytes].decode("utf-8", "ignore")
 
-
-def text_hash(text: str) -> str | None:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
+def outcome_record(
+    outcome: FetchOutcome,
+    stable_id: str | None,
+    job_id: int | None,
+    preview: PreviewRecord | None,
+) -> CaptureRecord:
+    """What the capture's metadata record says: everything the row holds but the
+    preview's full text (``preview`` is the preview as the record carries it)."""
+    return CaptureRecord(
+        capture_id=outcome.capture_id,
+        resource_id=outcome.resource_id,
+        requested_url=outcome.requested_url,
+        fetched_at=outcome.fetched_at,
+        stable_id=stable_id,
+        job_id=job_id,
+        final_url=outcome.final_url,
+        http_status=outcome.http_status,
+        content_type=outcome.content_type,
+        hop_urls=[hop.url for hop in outcome.hops],
+        hops=list(outcome.hops),
+        payload_length=outcome.payload_length,
+        payload_digest=outcome.payload_digest,
+        truncated=outcome.truncated,
+        is_revisit=outcome.is_revisit,
+        revisit_of=outcome.revisit_of,
+        warc_date=outcome.warc_date,
+        error_class=outcome.error_class,
+        error_message=outcome.error_message,
+        duration_ms=outcome.duration_ms,
+        fetch_method="scrapy",
+        preview=preview,
+    )
 
 
 def change_size(old: str, new: str) -> int:
@@ -167,7 +128,8 @@ def previous_text_capture(session: Session, resource_id: str, before: datetime) 
 
 def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
     """Insert the capture row with its preview and change flag (link state untouched)."""
-    capture = Capture(**{k: v for k, v in vars(outcome).items() if k != "preview"})
+    columns = {k: v for k, v in vars(outcome).items() if k not in ("preview", "hops")}
+    capture = Capture(**columns, redirect_chain=[hop.to_json() for hop in outcome.hops])
     preview = outcome.preview
     if preview is not None and preview.full_text:
         text = clip(preview.full_text, FULL_TEXT_MAX)
@@ -182,7 +144,7 @@ def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
                 change_size(previous.full_text or "", text) if capture.text_changed else 0
             )
     if preview is not None:
-        for name in ("page_title", *_METADATA, "extractor"):
+        for name in (*PREVIEW_FIELDS, "extractor"):
             setattr(capture, name, getattr(preview, name))
         capture.fetch_method = "scrapy"
     session.add(capture)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import logging
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from archive.extract import charset, sniff
@@ -22,15 +22,32 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Extraction:
-    kind: str  # "html" | "pdf" | "text" | "none"
-    text: str  # paragraphs separated by "\n\n"; "" when there is none
+class PageMetadata:
+    """What a document says about itself: the metadata every preview carries, declared
+    once (a capture names ``title`` ``page_title``, as the wiki's citation_content does)."""
+
     title: str | None = None
     author: str | None = None
     published_date: str | None = None  # ISO "YYYY-MM-DD"
     language: str | None = None
     description: str | None = None
     canonical_url: str | None = None
+
+
+#: The names of PageMetadata's fields, in their order.
+PAGE_FIELDS = tuple(f.name for f in fields(PageMetadata))
+
+
+@dataclass
+class _Text:
+    kind: str  # "html" | "pdf" | "text" | "none"
+    text: str  # paragraphs separated by "\n\n"; "" when there is none
+
+
+# _Text comes last among the bases so that its fields come first: `Extraction(kind, text)`
+# and the field order `archive extract --json` prints stay as they were.
+@dataclass
+class Extraction(PageMetadata, _Text):
     charset: str | None = None  # the charset actually used to decode
     extractor: str = EXTRACTOR
     extractor_version: str = EXTRACTOR_VERSION

@@ -16,19 +16,13 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
-from archive.extract import rules
+from archive.extract import PageMetadata, rules
 
 _SPACES = re.compile(r"\s+")
 
 
 @dataclass
-class Metadata:
-    title: str | None = None
-    author: str | None = None
-    published_date: str | None = None
-    language: str | None = None
-    description: str | None = None
-    canonical_url: str | None = None
+class Metadata(PageMetadata):
     # schema.org @type values found in JSON-LD, for the page-type signals in content.py
     types: set[str] = field(default_factory=set)
     generator: str | None = None

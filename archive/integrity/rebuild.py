@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin
 
-from archive.capture.record import (
-    FetchOutcome,
-    Preview,
-    extract_preview,
-    text_hash,
-)
+from archive.capture.preview import Preview, extract_preview, text_hash
+from archive.capture.record import FetchOutcome
+from archive.capture.schema import CaptureRecord, Hop
 from archive.integrity.scan import Found, WarcScan
 from archive.warc.records import target_uri_of
 from archive.warc.stored import (
@@ -38,9 +33,9 @@ class Rebuilt:
     """One capture as the WARCs describe it, before it becomes a row."""
 
     outcome: FetchOutcome
-    stable_id: str | None
+    #: what the capture's metadata record says
+    record: CaptureRecord
     metadata: Found
-    fields: dict[str, Any]
     #: the record whose payload the capture fetched (for a revisit, the original response)
     payload_record: Found | None
     #: the final response or revisit, whose HTTP headers say how to decode the payload
@@ -79,56 +74,41 @@ def _latest_before(
     return candidates[0] if candidates else None
 
 
-def _hop(url: str, found: Found | None, scan: WarcScan) -> dict[str, Any]:
-    """The redirect chain entry the capture middleware writes, from the record."""
+def _hop(url: str, found: Found | None, scan: WarcScan) -> Hop:
+    """The hop the capture middleware wrote, from the record."""
     if found is None:
-        return dict.fromkeys(_HOP_KEYS) | {"url": url, "truncated": False}
+        return Hop(url)
     original = scan.exchanges.get(found.refers_to or "") if found.record_type == "revisit" else None
     # A revisit carries no payload: its length and truncation are the original's.
     source = original if found.record_type == "revisit" else found
-    return {
-        "url": url,
-        "status": found.status,
-        "location": found.location,
-        "record_id": found.record_id,
-        "warc_date": found.warc_date,
-        "warc_file": found.locator.filename,
-        "offset": found.locator.offset,
-        "length": found.locator.length,
-        "payload_digest": found.payload_digest,
-        "payload_length": source.payload_length if source else None,
-        "revisit_of_record": found.refers_to if found.record_type == "revisit" else None,
-        "truncated": bool(source and source.truncated),
-    }
-
-
-_HOP_KEYS = (
-    "url",
-    "status",
-    "location",
-    "record_id",
-    "warc_date",
-    "warc_file",
-    "offset",
-    "length",
-    "payload_digest",
-    "payload_length",
-    "revisit_of_record",
-    "truncated",
-)
+    return Hop(
+        url=url,
+        status=found.status,
+        location=found.location,
+        record_id=found.record_id,
+        warc_date=found.warc_date,
+        warc_file=found.locator.filename,
+        offset=found.locator.offset,
+        length=found.locator.length,
+        payload_digest=found.payload_digest,
+        payload_length=source.payload_length if source else None,
+        revisit_of_record=found.refers_to if found.record_type == "revisit" else None,
+        truncated=bool(source and source.truncated),
+    )
 
 
 def _match_hops(
-    scan: WarcScan, meta: Found, urls: list[str], claimed: set[str], hops: list[Any]
+    scan: WarcScan, meta: Found, record: CaptureRecord, claimed: set[str]
 ) -> list[Found | None]:
     """The records of a capture's hops, last to first, each written before the next.
 
     Metadata records written since they carry ``hops`` name every hop's record; older
     ones name only the final record, and the others are found by URL.
     """
-    named = [h.get("record_id") for h in hops if isinstance(h, dict)]
+    urls = record.hop_urls
+    named = [hop.record_id for hop in record.hops]
     if named and len(named) == len(urls):
-        exact = [scan.exchanges.get(rid) if isinstance(rid, str) else None for rid in named]
+        exact = [scan.exchanges.get(rid) if rid is not None else None for rid in named]
         if all(f is not None for f in exact):
             claimed.update(f.record_id for f in exact if f is not None)
             return exact
@@ -148,63 +128,42 @@ def _match_hops(
     return found
 
 
-def _rebuilt(scan: WarcScan, meta: Found, fields: dict[str, Any], claimed: set[str]) -> Rebuilt:
+def _rebuilt(scan: WarcScan, meta: Found, record: CaptureRecord, claimed: set[str]) -> Rebuilt:
     """The outcome the crawler recorded, from the metadata record and the records it names
-    (what ``crawler.pipelines.RecordPipeline.outcome`` put together at crawl time)."""
-    urls = [u for u in fields.get("redirect_chain") or [] if isinstance(u, str)]
-    found = _match_hops(scan, meta, urls, claimed, fields.get("hops") or [])
+    (what ``crawler.pipelines.fetch_outcome`` put together at crawl time)."""
+    urls = record.hop_urls
+    found = _match_hops(scan, meta, record, claimed)
     final = found[-1] if meta.refers_to and urls else None
-    status = fields.get("http_status")
+    status = record.http_status
     outcome = FetchOutcome(
-        capture_id=fields["capture_id"],
-        resource_id=fields["resource_id"],
-        requested_url=fields["requested_url"],
-        fetched_at=datetime.fromisoformat(fields["fetched_at"]),
-        final_url=fields.get("final_url"),
+        capture_id=record.capture_id,
+        resource_id=record.resource_id,
+        requested_url=record.requested_url,
+        fetched_at=record.fetched_at,
+        final_url=record.final_url,
         http_status=status,
         # What the spider read from the final response (None for failed fetches).
         content_type=final.content_type if final and status is not None else None,
-        redirect_chain=[_hop(u, f, scan) for u, f in zip(urls, found, strict=True)],
-        error_class=fields.get("error_class"),
-        error_message=fields.get("error_message"),
-        duration_ms=fields.get("duration_ms"),
+        hops=[_hop(u, f, scan) for u, f in zip(urls, found, strict=True)],
+        error_class=record.error_class,
+        error_message=record.error_message,
+        duration_ms=record.duration_ms,
         warc_record_id=meta.refers_to,
     )
     payload_record = final
     if final is not None:
-        hop = outcome.redirect_chain[-1]
-        outcome.payload_length = hop["payload_length"]
-        outcome.payload_digest = final.payload_digest
-        outcome.truncated = hop["truncated"]
-        outcome.warc_date = final.warc_date
-        outcome.warc_file = final.locator.filename
-        outcome.warc_offset = final.locator.offset
-        outcome.warc_length = final.locator.length
+        outcome.answered_by(outcome.hops[-1])
         if final.record_type == "revisit":
             outcome.is_revisit = True
             payload_record = scan.exchanges.get(final.refers_to or "")
     return Rebuilt(
         outcome,
-        fields.get("stable_id"),
+        record,
         meta,
-        fields,
         payload_record,
         final,
         missing_hops=sum(f is None for f in found),
     )
-
-
-def _usable(fields: dict[str, Any]) -> bool:
-    if not all(isinstance(fields.get(k), str) for k in _REQUIRED):
-        return False
-    try:
-        datetime.fromisoformat(fields["fetched_at"])
-    except ValueError:
-        return False
-    return True
-
-
-_REQUIRED = ("capture_id", "resource_id", "requested_url", "fetched_at")
 
 
 def rebuild_outcomes(
@@ -221,11 +180,12 @@ def rebuild_outcomes(
     skipped = 0
     # In write order, so each capture claims its own hop records before later ones look.
     for meta, fields in scan.metadata:
-        if not _usable(fields) or fields["capture_id"] in seen:
+        record = CaptureRecord.from_json(fields)
+        if record is None or record.capture_id in seen:
             skipped += 1
             continue
-        seen.add(fields["capture_id"])
-        rebuilt.append(_rebuilt(scan, meta, fields, claimed))
+        seen.add(record.capture_id)
+        rebuilt.append(_rebuilt(scan, meta, record, claimed))
     # Revisits name the capture whose response they repeat, by that capture's record.
     by_record = dict(record_captures or {})
     for r in rebuilt:
@@ -252,11 +212,12 @@ class PreviewCounts:
 def _recorded_text(directory: Path, item: Rebuilt, others: dict[str, Rebuilt]) -> str:
     """The preview text a metadata record carries (an unchanged revisit's lives in the
     record of the capture it names in ``preview_of``)."""
-    preview = item.fields.get("preview") or {}
-    source = others.get(preview.get("preview_of") or "", item)
+    preview_of = item.record.preview.preview_of if item.record.preview else None
+    source = others.get(preview_of or "", item)
     with open_stored(directory, source.metadata.locator) as stored:
-        fields = json.loads(stored.payload.read())
-    return (fields.get("preview") or {}).get("full_text_preview") or ""
+        record = CaptureRecord.from_json(json.loads(stored.payload.read()))
+    recorded = record.preview if record else None
+    return (recorded.full_text_preview if recorded else None) or ""
 
 
 def _payload(directory: Path, final: Found, payload_record: Found) -> bytes:
@@ -270,8 +231,8 @@ def rebuild_preview(
     directory: Path, item: Rebuilt, others: dict[str, Rebuilt], counts: PreviewCounts
 ) -> Preview | None:
     """The preview the crawl extracted, extracted again from the archived payload."""
-    recorded = item.fields.get("preview")
-    if not isinstance(recorded, dict):
+    recorded = item.record.preview
+    if recorded is None:
         return None  # the crawl had no body to extract from, or extraction failed
     if item.payload_record is not None and item.final is not None:
         try:
@@ -281,7 +242,7 @@ def rebuild_preview(
             found = None
         if found is not None:
             counts.extracted += 1
-            if text_hash(found.full_text) != recorded.get("content_hash"):
+            if text_hash(found.full_text) != recorded.content_hash:
                 counts.differs += 1
             return found
     counts.from_metadata += 1
@@ -289,13 +250,4 @@ def rebuild_preview(
         text = _recorded_text(directory, item, others)
     except READ_ERRORS:
         text = ""
-    return Preview(
-        page_title=recorded.get("page_title"),
-        author=recorded.get("author"),
-        published_date=recorded.get("published_date"),
-        language=recorded.get("language"),
-        description=recorded.get("description"),
-        canonical_url=recorded.get("canonical_url"),
-        full_text=text,
-        extractor=recorded.get("extractor"),
-    )
+    return Preview.from_record(recorded, text)

@@ -22,28 +22,19 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, load_only
 
-from archive.capture.record import (
-    capture_row,
-)
+from archive.capture.record import capture_row
 from archive.integrity.rebuild import PreviewCounts, Rebuilt, rebuild_outcomes, rebuild_preview
-from archive.integrity.scan import Progress, scan_warcs
+from archive.integrity.scan import Progress, WarcScan, scan_warcs
 from archive.registry import ids
+from archive.registry.importer import free_numbers
 from archive.registry.urls import host_of, url_key
 from archive.rot.linkstate import Check, apply_check, refresh_interval
 from archive.store.db import Store
 from archive.store.models import Capture, LinkEvent, LinkState, Resource
 from archive.warc import RepairReport, repair_open_files
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX
-from settings import base
 
 # -- resources and link state --------------------------------------------------------------
-
-
-def _free_number(session: Session, wanted: int) -> int:
-    number = wanted
-    while session.scalar(select(Resource.number).where(Resource.number == number)) is not None:
-        number += 1
-    return number
 
 
 def new_resource(
@@ -53,8 +44,9 @@ def new_resource(
     rid = item.outcome.resource_id
     # The capture id encodes the number the resource had, even after a collision moved it.
     key = ids.decode_capture_id(item.outcome.capture_id, salt)
-    number = _free_number(session, key.resource_number if key else ids.resource_number(rid))
-    stable_id = item.stable_id or ids.stable_id_for(number, salt)
+    wanted = key.resource_number if key else ids.resource_number(rid)
+    number = free_numbers(session, {rid: wanted})[rid]
+    stable_id = item.record.stable_id or ids.stable_id_for(number, salt)
     if session.scalar(select(Resource.resource_id).where(Resource.stable_id == stable_id)):
         stable_id = ids.stable_id_for(number, salt)  # taken meanwhile by an import
     url = item.outcome.requested_url
@@ -181,6 +173,41 @@ def _known_records(session: Session) -> tuple[set[str], dict[str, str]]:
     return {cid for cid, _ in rows}, {rid: cid for cid, rid in rows if rid}
 
 
+def _scan(directory: Path, report: ReindexReport, progress: Progress | None) -> WarcScan:
+    """Repair abandoned ``.open`` files (unless a dry run), then read the finished ones."""
+    if directory.exists() and not report.dry_run:
+        # Cut torn tails first (design.md §1); files a live crawl holds are left alone.
+        report.repairs = repair_open_files(directory)
+    if directory.exists():
+        report.open_files = sorted(directory.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
+    files = sorted(directory.glob(f"*{WARC_SUFFIX}")) if directory.exists() else []
+    scan = scan_warcs(files, progress)
+    report.files, report.records = len(files), scan.records
+    report.metadata_records = len(scan.metadata)
+    report.unreadable = scan.unreadable
+    return scan
+
+
+def _missing(
+    store: Store, scan: WarcScan, report: ReindexReport
+) -> tuple[list[list[Rebuilt]], dict[str, Rebuilt]]:
+    """The captures the store lacks, by resource, and every capture the WARCs describe
+    (by id); counts what there is to do."""
+    with store.session() as session:
+        present, record_captures = _known_records(session)
+        resources = set(session.scalars(select(Resource.resource_id)))
+    rebuilt, report.skipped = rebuild_outcomes(scan, record_captures)
+    todo: dict[str, list[Rebuilt]] = {}
+    for item in rebuilt:
+        if item.outcome.capture_id in present:
+            report.captures_present += 1
+        else:
+            todo.setdefault(item.outcome.resource_id, []).append(item)
+    report.resources_created = sum(rid not in resources for rid in todo)
+    report.captures_rebuilt = sum(len(items) for items in todo.values())
+    return list(todo.values()), {r.outcome.capture_id: r for r in rebuilt}
+
+
 def reindex(
     store: Store,
     *,
@@ -197,40 +224,16 @@ def reindex(
     config = store.config
     directory = config.warc_dir
     report = ReindexReport(dry_run=dry_run)
-    if directory.exists() and not dry_run:
-        # Cut torn tails first (design.md §1); files a live crawl holds are left alone.
-        report.repairs = repair_open_files(directory)
-    if directory.exists():
-        report.open_files = sorted(directory.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))
-    files = sorted(directory.glob(f"*{WARC_SUFFIX}")) if directory.exists() else []
-    scan = scan_warcs(files, progress)
-    report.files, report.records = len(files), scan.records
-    report.metadata_records = len(scan.metadata)
-    report.unreadable = scan.unreadable
-
-    with store.session() as session:
-        present, record_captures = _known_records(session)
-        resources = set(session.scalars(select(Resource.resource_id)))
-    rebuilt, report.skipped = rebuild_outcomes(scan, record_captures)
-    by_capture = {r.outcome.capture_id: r for r in rebuilt}
-    todo: dict[str, list[Rebuilt]] = {}
-    for item in rebuilt:
-        if item.outcome.capture_id in present:
-            report.captures_present += 1
-        else:
-            todo.setdefault(item.outcome.resource_id, []).append(item)
-    report.resources_created = sum(rid not in resources for rid in todo)
-    report.captures_rebuilt = sum(len(items) for items in todo.values())
+    scan = _scan(directory, report, progress)
+    todo, by_capture = _missing(store, scan, report)
     if dry_run:
         return report
-
-    # The crawl's per-type refresh (a Scrapy setting), unless the caller knows better.
-    by_type = base.ARCHIVE_REFRESH_DAYS_BY_TYPE if refresh_by_type is None else refresh_by_type
+    by_type = config.refresh_by_type if refresh_by_type is None else refresh_by_type
     done = 0
-    for rid, items in todo.items():
+    for items in todo:
         items.sort(key=lambda r: (r.outcome.fetched_at, r.outcome.capture_id))
         with store.session() as session:
-            resource = session.get(Resource, rid)
+            resource = session.get(Resource, items[0].outcome.resource_id)
             if resource is None:
                 times = [r.outcome.fetched_at for r in items]
                 resource = new_resource(

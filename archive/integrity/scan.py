@@ -10,10 +10,10 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from archive.warc import Locator
-from archive.warc.reader import Damage, record_at, walk_members
+from archive.warc.reader import Damage, record_at, record_problem, walk_members
 from archive.warc.stored import (
     READ_ERRORS,
     last_header,
@@ -91,39 +91,88 @@ def _found(record: Any, number: int, path: Path, offset: int, length: int) -> Fo
     )
 
 
-def _metadata_fields(record: Any) -> dict[str, Any] | None:
+def _metadata_fields(record: Any) -> dict[str, Any] | str:
+    """The metadata record's JSON fields, or why they cannot be read."""
     try:
         fields = json.loads(record.raw_stream.read())
-    except ValueError:
-        return None
+    except ValueError as exc:
+        return str(exc)
     if not isinstance(fields, dict):
-        return None
+        return f"its block is JSON {type(fields).__name__}, not an object"
     preview = fields.get("preview")
     if isinstance(preview, dict):
         fields["preview"] = {k: v for k, v in preview.items() if k != "full_text_preview"}
     return fields
 
 
-def _scan_file(scan: WarcScan, number: int, path: Path) -> None:
+class UnreadableMetadata(Exception):
+    """A metadata record whose block is not a JSON object: it describes no capture."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFault:
+    """A record that is not sound: a digest that does not match, or bytes that do not
+    read as a record (then ``record_id`` is None)."""
+
+    offset: int
+    record_id: str | None
+    problem: str
+
+
+@dataclass
+class FileReport:
+    """What one file's pass found wrong, in file order."""
+
+    path: Path
+    #: complete gzip members, sound or not
+    members: int = 0
+    faults: list[Damage | RecordFault] = field(default_factory=list)
+
+
+def _index(scan: WarcScan, fh: BinaryIO, number: int, path: Path, item: tuple[int, int]) -> str:
+    """Add the record to what the scan holds; returns its id. Raises READ_ERRORS."""
+    offset, length = item
+    record = record_at(fh, offset, length)
+    scan.records += 1
+    record_id: str = record.rec_headers.get_header("WARC-Record-ID")
+    if record.rec_type in _EXCHANGE_TYPES:
+        found = _found(record, number, path, offset, length)
+        scan.exchanges[found.record_id] = found
+        scan.by_uri.setdefault(found.target_uri, []).append(found)
+    elif record.rec_type == "metadata":
+        fields = _metadata_fields(record)
+        if isinstance(fields, str):
+            raise UnreadableMetadata(fields)
+        scan.metadata.append((_found(record, number, path, offset, length), fields))
+    return record_id
+
+
+def scan_file(scan: WarcScan, number: int, path: Path, check_digests: bool = False) -> FileReport:
+    """Read every record of ``path`` into ``scan``; with ``check_digests``, also check
+    each record's gzip member is whole and its digests sound (warcio's
+    DigestVerifyingReader, what ``warcio check`` relies on). Damage does not end the read:
+    records after it are still read, so one bad byte costs one record. Raises OSError."""
+    report = FileReport(path)
     with open(path, "rb") as fh:
         for item in walk_members(fh):
             if isinstance(item, Damage):
                 scan.unreadable.append((path, f"bytes {item.start} to {item.end} are damaged"))
+                report.faults.append(item)
                 continue
             offset, length = item
+            report.members += 1
+            problem = record_problem(fh, offset, length) if check_digests else None
+            record_id = None
             try:
-                record = record_at(fh, offset, length)
-                scan.records += 1
-                if record.rec_type in _EXCHANGE_TYPES:
-                    found = _found(record, number, path, offset, length)
-                    scan.exchanges[found.record_id] = found
-                    scan.by_uri.setdefault(found.target_uri, []).append(found)
-                elif record.rec_type == "metadata":
-                    fields = _metadata_fields(record)
-                    if fields is not None:
-                        scan.metadata.append((_found(record, number, path, offset, length), fields))
+                record_id = _index(scan, fh, number, path, item)
+            except UnreadableMetadata as exc:  # reindex passes over it, verify reports it
+                problem = problem or f"unreadable record at offset {offset}: {exc}"
             except READ_ERRORS as exc:
                 scan.unreadable.append((path, f"record at offset {offset}: {exc}"))
+                problem = problem or f"unreadable record at offset {offset}: {exc}"
+            if problem:
+                report.faults.append(RecordFault(offset, record_id, problem))
+    return report
 
 
 def scan_warcs(paths: Iterable[Path], progress: Progress | None = None) -> WarcScan:
@@ -131,7 +180,7 @@ def scan_warcs(paths: Iterable[Path], progress: Progress | None = None) -> WarcS
     scan = WarcScan(files=list(paths))
     for number, path in enumerate(scan.files):
         try:
-            _scan_file(scan, number, path)
+            scan_file(scan, number, path)
         except OSError as exc:
             scan.unreadable.append((path, str(exc)))
         if progress:

@@ -9,7 +9,6 @@ but needs no action (a crawl writing right now, the leftovers of a killed one).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from archive.capture.schema import Hop
+from archive.integrity.scan import FileReport, WarcScan, scan_file
 from archive.store.db import Store
 from archive.store.models import Capture
 from archive.warc import Locator, verify_locator
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, directory_lock, lock_open_file
-from archive.warc.reader import Damage, record_at, record_problem, walk_members
-from archive.warc.stored import READ_ERRORS
+from archive.warc.reader import Damage
 
 #: ``progress(stage, done, total)``
 Progress = Callable[[str, int, int], None]
@@ -97,6 +97,19 @@ class _Contents:
     #: capture id -> (file, offset, record id) of its metadata record
     metadata: dict[str, tuple[str, int, str]] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, scan: WarcScan) -> _Contents:
+        contents = cls()
+        for record_id, found in scan.exchanges.items():
+            where = found.locator
+            contents.exchanges[record_id] = (where.filename, where.offset, found.target_uri)
+        for found, fields in scan.metadata:
+            capture_id = fields.get("capture_id")
+            if capture_id:
+                where = found.locator
+                contents.metadata[capture_id] = (where.filename, where.offset, found.record_id)
+        return contents
+
 
 def _printable(text: str, limit: int = 160) -> str:
     # Parse errors quote the bytes they choked on: keep a finding to one readable line.
@@ -104,54 +117,25 @@ def _printable(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _read_file(path: Path, contents: _Contents, report: VerifyReport, strict: bool) -> None:
-    """Every record of ``path``: its gzip member whole, its record complete and its
-    digests sound (warcio's DigestVerifyingReader, what ``warcio check`` relies on).
-
-    Damage does not end the read: records after it are still checked and indexed, so
-    one bad byte is one finding, not a file's worth. ``strict`` is False for ``.open``
-    files, read only to learn what they hold (a live one may end mid-record).
-    """
-    with open(path, "rb") as fh:
-        for item in walk_members(fh):
-            if isinstance(item, Damage):
-                if strict:
-                    report.findings.append(
-                        Finding(
-                            "damaged",
-                            f"{path.name}: bytes {item.start} to {item.end} are not whole records",
-                            path.name,
-                            offset=item.start,
-                        )
-                    )
-                continue
-            offset, length = item
-            problem = record_problem(fh, offset, length) if strict else None
-            try:
-                record = record_at(fh, offset, length)
-                record_id = record.rec_headers.get_header("WARC-Record-ID")
-                if record.rec_type in ("response", "revisit"):
-                    target = record.rec_headers.get_header("WARC-Target-URI") or ""
-                    contents.exchanges[record_id] = (path.name, offset, target)
-                elif record.rec_type == "metadata":
-                    capture_id = json.loads(record.raw_stream.read()).get("capture_id")
-                    if capture_id:
-                        contents.metadata[capture_id] = (path.name, offset, record_id)
-            except (*READ_ERRORS, AttributeError) as exc:
-                record_id = None
-                problem = problem or f"unreadable record at offset {offset}: {exc}"
-            if strict:
-                report.records += 1
-            if strict and problem:
-                report.findings.append(
-                    Finding(
-                        "record",
-                        f"{path.name}: {_printable(problem)}",
-                        path.name,
-                        record_id=record_id,
-                        offset=offset,
-                    )
+def _report_faults(file: FileReport, report: VerifyReport) -> None:
+    """A finished file's damage and unsound records, one finding each (damage does not end
+    the read: one bad byte is one finding, not a file's worth)."""
+    name = file.path.name
+    report.records += file.members
+    for fault in file.faults:
+        if isinstance(fault, Damage):
+            message = f"{name}: bytes {fault.start} to {fault.end} are not whole records"
+            report.findings.append(Finding("damaged", message, name, offset=fault.start))
+        else:
+            report.findings.append(
+                Finding(
+                    "record",
+                    f"{name}: {_printable(fault.problem)}",
+                    name,
+                    record_id=fault.record_id,
+                    offset=fault.offset,
                 )
+            )
 
 
 def _in_use(path: Path) -> bool | None:
@@ -209,8 +193,9 @@ def _check_locator(
     return True
 
 
-def _check_open_files(paths: list[Path], contents: _Contents, report: VerifyReport) -> bool:
-    """Report ``.open`` files and learn what they hold; True if a crawl is writing one."""
+def _check_open_files(paths: list[Path], scan: WarcScan, report: VerifyReport) -> bool:
+    """Report ``.open`` files and learn what they hold; True if a crawl is writing one.
+    They are read only to learn that: a live one may end mid-record."""
     live = False
     for path in paths:
         in_use = _in_use(path)
@@ -229,7 +214,7 @@ def _check_open_files(paths: list[Path], contents: _Contents, report: VerifyRepo
                 problem=not in_use,
             )
         )
-        _read_file(path, contents, report, strict=False)
+        scan_file(scan, 0, path)
     return live
 
 
@@ -251,18 +236,12 @@ def _check_rows(
             file_exists = _check_locator(
                 directory, report, capture_id, record_id, filename, offset, length
             )
-        for hop in chain or []:
-            hop_id = hop.get("record_id")
+        for hop in filter(None, map(Hop.from_json, chain or [])):
+            hop_id = hop.record_id
             if hop_id and hop_id != record_id:
                 referenced.add(hop_id)
                 _check_locator(
-                    directory,
-                    report,
-                    capture_id,
-                    hop_id,
-                    hop.get("warc_file"),
-                    hop.get("offset"),
-                    hop.get("length"),
+                    directory, report, capture_id, hop_id, hop.warc_file, hop.offset, hop.length
                 )
         # A live crawl commits rows only after their metadata is written, but that record
         # may sit in the torn-looking tail of its .open file: say nothing while one runs.
@@ -285,16 +264,15 @@ def verify(store: Store, progress: Progress | None = None) -> VerifyReport:
     """Check the WARC files under the store's home against its capture rows."""
     directory = store.config.warc_dir
     report = VerifyReport()
-    contents = _Contents()
-    live = _check_open_files(
-        sorted(directory.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}")), contents, report
-    )
+    scan = WarcScan()
+    live = _check_open_files(sorted(directory.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}")), scan, report)
     finished = sorted(directory.glob(f"*{WARC_SUFFIX}"))
     report.files = len(finished)
     for number, path in enumerate(finished, 1):
-        _read_file(path, contents, report, strict=True)
+        _report_faults(scan_file(scan, number, path, check_digests=True), report)
         if progress:
             progress("read", number, len(finished))
+    contents = _Contents.of(scan)
     with store.session() as session:
         rows = session.execute(
             select(

@@ -256,20 +256,9 @@ class Importer:
         return owners
 
     def _numbers_for(self, session: Session, entries: list[Entry]) -> dict[str, int]:
-        """Numbers for new resources; a (rare) 48-bit collision takes the next free one."""
-        wanted = {e.resource_id: ids.resource_number(e.resource_id) for e in entries}
-        taken: set[int] = set()
-        for chunk in chunks(list(wanted.values())):
-            taken.update(session.scalars(select(Resource.number).where(Resource.number.in_(chunk))))
-        out: dict[str, int] = {}
-        for rid, number in wanted.items():
-            while number in taken:
-                number += 1
-                if session.scalar(select(Resource.number).where(Resource.number == number)):
-                    taken.add(number)
-            taken.add(number)
-            out[rid] = number
-        return out
+        return free_numbers(
+            session, {e.resource_id: ids.resource_number(e.resource_id) for e in entries}
+        )
 
     def _new_resource(self, entry: Entry, number: int) -> dict[str, Any]:
         fields = entry.fields
@@ -327,6 +316,23 @@ class Importer:
         for key, value in changes.items():
             setattr(res, key, value)
         return bool(changes)
+
+
+def free_numbers(session: Session, wanted: dict[str, int]) -> dict[str, int]:
+    """Numbers for new resources (resource id -> the number it would have); a (rare)
+    48-bit collision, with the store or within ``wanted``, takes the next free one."""
+    taken: set[int] = set()
+    for chunk in chunks(list(wanted.values())):
+        taken.update(session.scalars(select(Resource.number).where(Resource.number.in_(chunk))))
+    out: dict[str, int] = {}
+    for rid, number in wanted.items():
+        while number in taken:
+            number += 1
+            if session.scalar(select(Resource.number).where(Resource.number == number)):
+                taken.add(number)
+        taken.add(number)
+        out[rid] = number
+    return out
 
 
 def _union(old: list[str] | None, new: list[str] | None) -> list[str]:
