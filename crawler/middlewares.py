@@ -20,7 +20,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from archive.capture.schema import Hop
-from crawler.session import ArchiveSession
+from crawler.session import ArchiveSession, archive_session
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class AddressGuardMiddleware:
             )  # never at import: Scrapy installs its reactor first
 
             try:
-                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+                address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001 - let the download report the DNS failure
                 return
         if not is_public(address):
@@ -202,7 +202,7 @@ class WarcCaptureMiddleware:
 
     @property
     def session(self) -> ArchiveSession:
-        return self.crawler.get_extension(ArchiveSession)
+        return archive_session(self.crawler)
 
     def bytes_received(self, data: bytes, request: Request, spider: Any) -> None:
         total = self._received.get(id(request), 0) + len(data)
@@ -240,7 +240,7 @@ class WarcCaptureMiddleware:
         hop = Hop(
             url=request.url,
             status=status,
-            location=response.headers.get(b"Location", b"").decode("latin-1") or None,
+            location=(response.headers.get(b"Location") or b"").decode("latin-1") or None,
             record_id=result.response.record_id,
             warc_date=result.response.warc_date,
             warc_file=result.response.locator.filename,

@@ -15,7 +15,7 @@ from archive.capture.preview import Preview, extract_preview, repeated_preview
 from archive.capture.record import FetchOutcome, outcome_record
 from archive.capture.schema import PreviewRecord
 from crawler.items import FetchItem
-from crawler.session import ArchiveSession
+from crawler.session import ArchiveSession, archive_session
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class RecordPipeline:
             return item
         from twisted.internet import reactor
 
-        session = self.crawler.get_extension(ArchiveSession)
+        session = archive_session(self.crawler)
         final = item.final_hop
         # the capture an identical payload repeats, looked up once for the preview and the row
         revisit_of = (

@@ -157,3 +157,11 @@ class ArchiveSession:
             outcome.requested_url,
             outcome.http_status or outcome.error_class,
         )
+
+
+def archive_session(crawler: Crawler) -> ArchiveSession:
+    """The crawl's :class:`ArchiveSession` (an extension the project's settings enable)."""
+    session = crawler.get_extension(ArchiveSession)
+    if session is None:
+        raise RuntimeError("the ArchiveSession extension is not enabled (EXTENSIONS setting)")
+    return session

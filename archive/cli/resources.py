@@ -115,7 +115,7 @@ def list_cmd(
     query = _filtered(columns, type_, tag, _states(state), host).order_by(Resource.url)
     if limit:
         query = query.limit(limit)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     count = 0
     with ctx.store.session() as session:
         for row in session.execute(query.execution_options(yield_per=1000)):

@@ -116,14 +116,14 @@ def _match_hops(
     anchor = meta.position
     last = len(urls) - 1
     if meta.refers_to and urls:  # the final record is named, never guessed
-        found[last] = scan.exchanges.get(meta.refers_to)
-        anchor = found[last].position if found[last] else anchor
+        final = found[last] = scan.exchanges.get(meta.refers_to)
+        anchor = final.position if final else anchor
         last -= 1
     for i in range(last, -1, -1):
         next_url = urls[i + 1] if i + 1 < len(urls) else None
-        found[i] = _latest_before(scan, urls[i], anchor, next_url, claimed)
-        if found[i] is not None:
-            anchor = found[i].position
+        hop = found[i] = _latest_before(scan, urls[i], anchor, next_url, claimed)
+        if hop is not None:
+            anchor = hop.position
     claimed.update(f.record_id for f in found if f is not None)
     return found
 

@@ -9,7 +9,7 @@ but needs no action (a crawl writing right now, the leftovers of a killed one).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,7 +220,7 @@ def _check_open_files(paths: list[Path], scan: WarcScan, report: VerifyReport) -
 
 def _check_rows(
     directory: Path,
-    rows: list[Any],
+    rows: Sequence[Any],
     contents: _Contents,
     report: VerifyReport,
     live: bool,

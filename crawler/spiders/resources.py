@@ -19,7 +19,7 @@ from archive.store.models import Resource
 from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
-from crawler.session import ArchiveSession
+from crawler.session import ArchiveSession, archive_session
 
 
 def _elapsed_ms(request: Any) -> int:
@@ -60,7 +60,7 @@ class ResourcesSpider(scrapy.Spider):
 
     @property
     def session(self) -> ArchiveSession:
-        return self.crawler.get_extension(ArchiveSession)
+        return archive_session(self.crawler)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         try:
@@ -130,13 +130,19 @@ class ResourcesSpider(scrapy.Spider):
 
     def failed(self, failure: Failure) -> Iterator[FetchItem]:
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(HttpError):  # a 4xx/5xx answer is an outcome, not an error
+        if isinstance(failure.value, HttpError):  # a 4xx/5xx answer is an outcome, not an error
             yield self._item(request, response=failure.value.response)
             return
         error_class, message = classify(failure)
         yield self._item(request, error_class=error_class, error_message=message)
 
-    def _item(self, request: Any, response: Response | None = None, **error: str) -> FetchItem:
+    def _item(
+        self,
+        request: Any,
+        response: Response | None = None,
+        error_class: str | None = None,
+        error_message: str | None = None,
+    ) -> FetchItem:
         item = FetchItem(
             resource_id=request.meta["resource_id"],
             requested_url=request.meta.get("redirect_urls", [request.url])[0],
@@ -144,9 +150,11 @@ class ResourcesSpider(scrapy.Spider):
             duration_ms=_elapsed_ms(request),
             hops=request.meta.get(HOPS, []),
             final_url=request.url,
-            **error,
+            error_class=error_class,
+            error_message=error_message,
         )
         if response is not None:
             item.final_url, item.status, item.body = response.url, response.status, response.body
-            item.content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+            content_type = response.headers.get(b"Content-Type") or b""
+            item.content_type = content_type.decode("latin-1") or None
         return item
