@@ -45,7 +45,7 @@ from archive.extract import extract  # noqa: E402
 from archive.extract.charset import decode  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "extraction"
-HEAD_CHARS = 3000  # what the wiki preview shows (design.md §6)
+HEAD_CHARS = 3000  # what the wiki preview shows (docs/design.md §6)
 
 
 # --- pages -------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Link rot over weeks of simulated time: which checks condemn a link, which don't, and
-when each resource is looked at again (design.md §8, archive/linkstate.py)."""
+when each resource is looked at again (docs/design.md §8, archive/linkstate.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 contents, the link state.
 
 Called by the crawler only after the attempt's WARC records are flushed, so a
-row never points at bytes that are not on disk (design.md §1).
+row never points at bytes that are not on disk (docs/design.md §1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Preview text of a captured document (design.md §6).
+"""Preview text of a captured document (docs/design.md §6).
 
 ``extract(body, content_type, url)`` decodes the body with its real charset and returns the
 main text plus metadata: HTML without navigation, banners and other boilerplate; PDF text via

@@ -445,7 +445,7 @@ DATELINE = re.compile(
     r"|\b\d+ (?:min|mins|minutes|hours?|days?) (?:ago|read)\b",
     re.I,
 )
-# The wiki shows this much of a preview (design.md §6).
+# The wiki shows this much of a preview (docs/design.md §6).
 PREVIEW_CHARS = 3000
 # crosscheck.py: trafilatura's reading is trusted when it contains this share of our article
 # text; list items, table rows, definitions and code are ours to keep whatever it says.

@@ -1,4 +1,4 @@
-"""How resources and previews are shown, the wiki's way (design.md §6)."""
+"""How resources and previews are shown, the wiki's way (docs/design.md §6)."""
 
 from __future__ import annotations
 

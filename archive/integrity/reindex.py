@@ -1,4 +1,4 @@
-"""Rebuilding the store from the WARC files alone (design.md §1: the WARCs are the truth).
+"""Rebuilding the store from the WARC files alone (docs/design.md §1: the WARCs are the truth).
 
 Every capture leaves a ``metadata`` record naming its resource and capture id, its
 redirect chain and its outcome, with WARC-Refers-To the final response (or revisit).
@@ -176,7 +176,7 @@ def _known_records(session: Session) -> tuple[set[str], dict[str, str]]:
 def _scan(directory: Path, report: ReindexReport, progress: Progress | None) -> WarcScan:
     """Repair abandoned ``.open`` files (unless a dry run), then read the finished ones."""
     if directory.exists() and not report.dry_run:
-        # Cut torn tails first (design.md §1); files a live crawl holds are left alone.
+        # Cut torn tails first (docs/design.md §1); files a live crawl holds are left alone.
         report.repairs = repair_open_files(directory)
     if directory.exists():
         report.open_files = sorted(directory.glob(f"*{WARC_SUFFIX}{OPEN_SUFFIX}"))

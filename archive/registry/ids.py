@@ -1,4 +1,4 @@
-"""Identifiers (design.md §3).
+"""Identifiers (docs/design.md §3).
 
 - ``resource_id``: first 16 hex digits of sha256 of the URL *exactly as written*,
   the wiki's own rule, so ids match the ones it already carries.

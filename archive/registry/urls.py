@@ -1,6 +1,6 @@
 """URL checks for untrusted input, and the canonical key used to match URLs.
 
-Ids are never computed from the canonical form (design.md §3): it only serves
+Ids are never computed from the canonical form (docs/design.md §3): it only serves
 lookups, so ``http://www.x.org/a/`` and ``https://x.org/a#top`` find one resource.
 """
 

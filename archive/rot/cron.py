@@ -1,4 +1,4 @@
-"""The crontab entry that runs ``archive crawl --due`` periodically (design.md §9).
+"""The crontab entry that runs ``archive crawl --due`` periodically (docs/design.md §9).
 
 One entry per archive home, found again by its marker comment, so installing twice
 replaces rather than duplicates, and another home's entry is left alone.

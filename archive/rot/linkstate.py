@@ -1,4 +1,4 @@
-"""Link rot: what one check says about a link, and when to look again (design.md §8).
+"""Link rot: what one check says about a link, and when to look again (docs/design.md §8).
 
 The rules follow InternetArchiveBot's, which have held up over millions of
 links: a link is *dead* only after network failures on 3 checks at least 72 h

@@ -1,5 +1,5 @@
 """The link-rot report: which cited pages are dead, gone, paywalled or moved, and where
-an editor can still read what was cited (design.md §8)."""
+an editor can still read what was cited (docs/design.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The store's tables (design.md §4). Column names follow the wiki's
+"""The store's tables (docs/design.md §4). Column names follow the wiki's
 ``citation_content`` table where they overlap, so its exports map one to one."""
 
 from __future__ import annotations

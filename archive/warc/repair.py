@@ -1,4 +1,4 @@
-"""Finishing ``.open`` files whose writer died (design.md §1: a torn record is cut off
+"""Finishing ``.open`` files whose writer died (docs/design.md §1: a torn record is cut off
 before anything else reads or appends).
 
 A writer that is killed leaves its file named ``.open`` and possibly ending in a partial

@@ -1,7 +1,7 @@
 """Writing captures to rotating ``.warc.gz`` files (WARC/1.1, one gzip member per record).
 
 warcio builds and serialises every record; this module decides what goes into them
-(design.md §5), ``rotation`` where: file naming and rotation, the ``.open`` convention,
+(docs/design.md §5), ``rotation`` where: file naming and rotation, the ``.open`` convention,
 locators.
 
 Each ``write_*`` call hands its records to the operating system before it returns, so
