@@ -168,6 +168,8 @@ def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> flo
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" (RFC 5322: a UTC time of unknown zone) parses naive
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 

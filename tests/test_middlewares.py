@@ -90,6 +90,11 @@ def test_retry_after_as_an_http_date_counts_from_now() -> None:
     assert retry_after_seconds(b"Sun, 01 Mar 2026 12:05:00 GMT", NOW) == 300.0
 
 
+def test_retry_after_with_an_unknown_zone_is_utc() -> None:
+    # RFC 5322's "-0000": a UTC time; it parses without a zone and must not crash the crawl.
+    assert retry_after_seconds(b"Sun, 01 Mar 2026 12:05:00 -0000", NOW) == 300.0
+
+
 def test_retry_after_without_now_counts_from_the_clock() -> None:
     asked = retry_after_seconds(http_date(datetime.now(UTC) + timedelta(seconds=60)))
     assert asked is not None and 55 <= asked <= 60
