@@ -190,6 +190,7 @@ def test_sorting_by_each_column_both_ways(viewer: tuple[Client, dict]) -> None:
     page = view(client, "/?tag=filler&sort=title&order=asc")
     assert "/?tag=filler&sort=title&order=desc" in page.html.replace("&amp;", "&")
     assert view(client, "/?sort=sideways").status == 400
+    assert "page must be a number" in view(client, "/?page=two").text()
 
 
 def page_of(href: str) -> int:

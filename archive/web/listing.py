@@ -43,7 +43,10 @@ class ResourceFilter:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ResourceFilter:
         """From the index's query string; ValueError for a page or sort that is not one."""
-        page = int(args.get("page") or 1)
+        try:
+            page = int(args.get("page") or 1)
+        except ValueError:
+            raise ValueError("page must be a number") from None
         sort = args.get("sort", "").strip()
         if sort and sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}")
