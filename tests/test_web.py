@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -328,7 +329,7 @@ def test_payload_downloads_are_inert(served: Served) -> None:
     for capture in (plain, revisit):  # a revisit's payload is its original's
         download = served.view(f"/capture/{capture.capture_id}/payload")
         assert download.status == 200 and download.body == wire
-        assert download.headers["Content-Type"] == "application/octet-stream"
+        assert download.headers["Content-Type"] == "text/html; charset=utf-8"
         assert download.headers["Content-Disposition"].startswith("attachment;")
         assert download.headers["X-Content-Type-Options"] == "nosniff"
         assert "sandbox" in download.headers["Content-Security-Policy"]
@@ -336,6 +337,30 @@ def test_payload_downloads_are_inert(served: Served) -> None:
     raw = served.view(f"/capture/{gz.capture_id}/payload")
     decoded = served.view(f"/capture/{gz.capture_id}/payload?decoded=1")
     assert raw.body == gzip_route.body and decoded.body == gzip_route.content
+
+
+def test_downloads_carry_the_archived_type_and_a_file_name(served: Served) -> None:
+    """Named from the URL's last segment, else the title, with the type's extension; bytes
+    still gzip-coded are a .gz; never anything a browser would render here."""
+    expected = {
+        ("/paper.pdf", ""): ("application/pdf", "paper.pdf"),
+        ("/plain", ""): ("text/html; charset=utf-8", "plain.html"),
+        ("/", ""): ("text/html; charset=utf-8", "Harbour_Lights_Gazette.html"),
+        ("/gzip", ""): ("application/gzip", "gzip.html.gz"),
+        ("/gzip", "?decoded=1"): ("text/html; charset=utf-8", "gzip.html"),
+    }
+    for (path, query), (content_type, name) in expected.items():
+        capture = served.captures[path][0]
+        download = served.view(f"/capture/{capture.capture_id}/payload{query}")
+        assert download.status == 200, path
+        assert download.headers["Content-Type"] == content_type, path
+        disposition = download.headers["Content-Disposition"]
+        assert disposition.startswith(f'attachment; filename="{name}"'), disposition
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in download.headers["Content-Security-Policy"]
+    pdf = served.captures["/paper.pdf"][0]
+    body = served.view(f"/capture/{pdf.capture_id}/payload").body
+    assert body == served.site.route("/paper.pdf").body
 
 
 def test_diff_pages(served: Served) -> None:
@@ -540,6 +565,41 @@ def test_browser_replays_hostile_page_without_touching_the_viewer(
         assert b.execute("return self.origin") == "null"
 
 
+@pytest.mark.skipif(browser.missing() is not None, reason=str(browser.missing()))
+def test_browser_shows_archived_pdfs_in_its_own_viewer(served: Served, tmp_path: Path) -> None:
+    """Chromium refuses its PDF viewer inside a frame with a sandbox attribute (a blocked
+    plugin); a PDF's frame has none, and shows the archived bytes from the replay origin."""
+    pdf = served.captures["/paper.pdf"][0]
+    assert (
+        f'href="/replay/{pdf.capture_id}">view the PDF'
+        in served.view(f"/capture/{pdf.capture_id}").text
+    )
+    page = served.view(f"/replay/{pdf.capture_id}")
+    frame = re.search(r'<iframe[^>]*\bsrc="([^"]+)"[^>]*>', page.text)
+    assert frame and "sandbox" not in frame.group(0), page.text
+    replay_origin = f"http://127.0.0.1:{served.server.replay}"
+    src = unescape(frame.group(1))
+    assert re.match(re.escape(replay_origin) + r"/archive/\d{14}id_/", src), src
+    replayed = served.replay(src.removeprefix(replay_origin))
+    assert replayed.body == served.site.route("/paper.pdf").body
+    assert replayed.headers["Content-Type"].startswith("application/pdf")
+    assert "sandbox allow-scripts" in replayed.headers.get_all("Content-Security-Policy")
+    # Other pages keep their sandboxed frame.
+    plain = served.view(f"/replay/{served.captures['/plain'][0].capture_id}").text
+    assert 'sandbox="allow-scripts"' in plain
+
+    with browser.Browser(tmp_path / "chromium") as b:
+        b.get(f"http://127.0.0.1:{served.server.viewer}/replay/{pdf.capture_id}")
+        b.enter_frame("iframe.replay-frame")
+        shown = b.wait_for("return document.contentType === 'application/pdf' && 'pdf'")
+        assert shown == "pdf", b.execute("return document.documentElement.outerHTML")
+        # The PDF viewer's document belongs to the replay origin, never to the viewer's.
+        assert b.execute("return self.origin") == replay_origin
+        b.leave_frames()
+        shot = b.screenshot(tmp_path / "pdf.png")
+        assert shot.stat().st_size > 5_000
+
+
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 def test_viewer_on_postgresql(
     store: Store,
@@ -603,6 +663,47 @@ def test_cat_and_viewer_give_the_same_payload(served: Served) -> None:
         downloaded = served.view(f"/capture/{capture_id}/payload?decoded=1")
         assert downloaded.status == 200
         assert printed.stdout == downloaded.body == page, capture_id
+
+
+def cat_on_terminal(*args: str) -> tuple[int, bytes, bytes]:
+    """``archive cat`` with its standard output a terminal (a pty), as a person runs it."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([ARCHIVE, "cat", *args], stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    out = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(controller)
+    _, err = process.communicate(timeout=120)
+    return process.returncode, bytes(out), err
+
+
+def test_cat_keeps_binary_payloads_off_terminals(served: Served, tmp_path: Path) -> None:
+    pdf = served.captures["/paper.pdf"][0]
+    body = served.site.route("/paper.pdf").body
+    for part in ((), ("--payload",), ("--raw",)):
+        code, out, err = cat_on_terminal(pdf.capture_id, *part)
+        assert code == 1 and b"%PDF" not in out, (part, out[:200])
+        message = err.decode().strip()
+        assert "\n" not in message and "application/pdf, not text" in message, message
+        assert "-o FILE" in message
+    code, out, err = cat_on_terminal(served.captures["/plain"][0].capture_id)
+    assert code == 0 and ARTICLES["/plain"][1].encode() in out, err
+    # A file given, or a pipe: the bytes as archived.
+    target = tmp_path / "paper.pdf"
+    code, out, err = cat_on_terminal(pdf.capture_id, "--payload", "-o", str(target))
+    assert code == 0 and out == b"", err
+    assert target.read_bytes() == body
+    assert cat(pdf.capture_id, "--payload").stdout == body
+    printed = cat(pdf.capture_id, "--headers", "--output", str(tmp_path / "h.txt"))
+    assert printed.returncode == 0 and printed.stdout == b""
+    assert b"Content-Type: application/pdf" in (tmp_path / "h.txt").read_bytes()
 
 
 def test_a_row_without_length_has_no_locator_anywhere(served: Served, tmp_path: Path) -> None:

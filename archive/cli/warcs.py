@@ -3,15 +3,21 @@ the WARC files, and one capture's record as stored."""
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import itertools
 import json
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
 
 import click
+from sqlalchemy.orm import Session
 
 from archive.cli.context import Context
 from archive.cli.progress import Progress
 from archive.store.models import Capture
+from archive.warc.files import Locator
 
 #: Findings of one kind shown in text output; --json has them all.
 SHOWN_PER_KIND = 20
@@ -106,43 +112,95 @@ def reindex(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @click.option("--headers", "part", flag_value="headers", help="Only the WARC and HTTP headers.")
 @click.option("--payload", "part", flag_value="payload", help="Only the decoded payload.")
 @click.option("--raw", "part", flag_value="raw", help="The WARC record exactly as stored.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of standard output (a binary payload, say).",
+)
 @click.pass_obj
-def cat(ctx: Context, capture_id: str, part: str | None) -> None:
+def cat(ctx: Context, capture_id: str, part: str | None, output: Path | None) -> None:
     """Print a capture's record from its WARC file.
 
     By default the HTTP headers and the payload with its Content-Encoding undone (for
-    a revisit, the payload of the capture it repeats).
+    a revisit, the payload of the capture it repeats). A payload that is not text (a
+    PDF, an image) is not written to a terminal: give -o FILE, or pipe it.
     """
-    from archive.inspect.payload import NoPayload, capture_payload, record_of
-    from archive.warc.stored import READ_ERRORS, Undecodable, open_stored, raw_record
+    from archive.inspect.payload import NoPayload, record_of
+    from archive.warc.stored import READ_ERRORS
 
-    directory = ctx.config.warc_dir
-    # click.echo writes bytes to the binary stdout as they are.
-    out = functools.partial(click.echo, nl=False)
     with ctx.store.session() as session:
         capture = session.get(Capture, capture_id)
         if capture is None:
             raise click.ClickException(f"no capture {capture_id}")
         try:
-            locator = record_of(capture)
-            if part == "raw":
-                for chunk in raw_record(directory, locator):
-                    out(chunk)
-                return
-            if part is not None and part != "payload":  # headers
-                with open_stored(directory, locator) as stored:
-                    out(stored.warc_head + stored.http_head)
-                return
-            try:
-                body = capture_payload(session, directory, capture)
-            except Undecodable as exc:  # a payload that will not decode is still shown
-                click.echo(f"warning: payload shown as stored, it does not decode: {exc}", err=True)
-                body = exc.stored
-            if part is None:
-                with open_stored(directory, locator) as stored:
-                    out(stored.http_head)
-            out(body)
+            chunks = _record_part(session, ctx.config.warc_dir, capture, record_of(capture), part)
+            first = next(chunks, b"")
+            if output is None and part != "headers" and _terminal():
+                _refuse_binary(capture, first)
+            with _opened(output) as out:
+                for chunk in itertools.chain([first], chunks):
+                    out.write(chunk)
         except NoPayload as exc:
             raise click.ClickException(str(exc)) from exc
         except READ_ERRORS as exc:  # a missing or damaged file: `archive verify` says more
             raise click.ClickException(f"cannot read the record of {capture_id}: {exc}") from exc
+
+
+def _record_part(
+    session: Session, directory: Path, capture: Capture, locator: Locator, part: str | None
+) -> Iterator[bytes]:
+    """What ``cat`` prints, in chunks: the first holds the payload whole, but for --raw."""
+    from archive.inspect.payload import capture_payload
+    from archive.warc.stored import Undecodable, open_stored, raw_record
+
+    if part == "raw":
+        yield from raw_record(directory, locator)
+        return
+    if part == "headers":
+        with open_stored(directory, locator) as stored:
+            yield stored.warc_head + stored.http_head
+        return
+    try:
+        body = capture_payload(session, directory, capture)
+    except Undecodable as exc:  # a payload that will not decode is still shown
+        click.echo(f"warning: payload shown as stored, it does not decode: {exc}", err=True)
+        body = exc.stored
+    head = b""
+    if part is None:
+        with open_stored(directory, locator) as stored:
+            head = stored.http_head
+    yield head + body
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _refuse_binary(capture: Capture, first: bytes) -> None:
+    """A terminal shown a PDF's bytes is garbled, or worse (escape sequences): refuse."""
+    from archive.inspect.payload import looks_like_text
+
+    # The HTTP headers before the payload are text: judge the bytes after them.
+    body = first.split(b"\r\n\r\n", 1)[-1]
+    if not looks_like_text(capture.content_type, body):
+        kind = (capture.content_type or "binary").split(";", 1)[0].strip()
+        raise click.ClickException(
+            f"capture {capture.capture_id} holds {kind}, not text: "
+            "write it to a file with -o FILE, or pipe it"
+        )
+
+
+@contextlib.contextmanager
+def _opened(output: Path | None) -> Iterator[BinaryIO]:
+    if output is None:
+        out = click.get_binary_stream("stdout")
+        yield out
+        out.flush()
+        return
+    try:
+        fh = open(output, "wb")  # noqa: SIM115 - closed below, after the caller's writes
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from exc
+    with fh:
+        yield fh

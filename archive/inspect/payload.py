@@ -92,3 +92,27 @@ def capture_payload(session: Session, warc_dir: Path, capture: Capture) -> bytes
                 f"capture {capture.capture_id} is a revisit of a record the store does not know"
             )
     return read_payload(warc_dir, locator, original)
+
+
+#: Types whose bytes are text though not ``text/*``.
+_TEXT_TYPES = ("json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded", "yaml")
+_SNIFF = 8192
+
+
+def looks_like_text(content_type: str | None, head: bytes) -> bool:
+    """Whether bytes are fit for a terminal: a text type (or none given) and, in their
+    first 8 KB, no NUL byte, nor anything but UTF-8 when no type says they are text."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    texty = kind.startswith("text/") or any(t in kind for t in _TEXT_TYPES)
+    if kind and not texty:
+        return False
+    sample = head[:_SNIFF]
+    if b"\x00" in sample:
+        return False
+    if texty:
+        return True
+    try:  # a character cut at the sample's end is not a reason to refuse
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data"
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -21,7 +22,14 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from archive.inspect.card import PREVIEW_CHARS, cut_at_word, fetched_on, footer, kb, preview_block
+from archive.inspect.card import (
+    PREVIEW_CHARS,
+    cut_at_word,
+    fetched_on,
+    footer,
+    kb,
+    preview_section,
+)
 from archive.inspect.history import outcome, text_diff
 from archive.inspect.payload import NoPayload, capture_payload, original_of
 from archive.registry.lookup import NotFound as UnknownId
@@ -29,7 +37,7 @@ from archive.rot.reports import parse_states, rot_report
 from archive.store.db import Store
 from archive.store.models import Capture, LinkState
 from archive.warc.stored import READ_ERRORS, Undecodable
-from archive.web import queries, records
+from archive.web import downloads, listing, queries, records
 from archive.web.hosts import HostCheck, hostname_of, origin
 from archive.web.replay import memento_path
 
@@ -56,20 +64,43 @@ _ROUTES = Map(
 _SAFE_SCHEMES = ("http://", "https://")
 
 
-def preview_parts(capture: Capture) -> tuple[str, str, str | None]:
-    """archive.inspect.card's preview block (the CLI's and the wiki's) as header line, text and
-    the ``... (truncated, N KB total)`` line, so a page can style each part."""
-    lines = preview_block(capture).split("\n")
-    text = capture.full_text or ""
-    truncated = bool(text) and len(cut_at_word(text, PREVIEW_CHARS)) < len(text)
-    if truncated:
-        return lines[0], "\n".join(lines[1:-1]), lines[-1]
-    return lines[0], "\n".join(lines[1:]), None
+@dataclass(frozen=True)
+class Preview:
+    """archive.inspect.card's preview section (the CLI's, from the last good capture) in
+    its parts, so a page can style each: header line, the note saying later checks
+    failed, the text, the ``... (truncated, N KB total)`` line."""
+
+    head: str
+    note: str | None = None
+    text: str | None = None
+    more: str | None = None
+
+
+def preview_of(good: Capture | None, latest: Capture | None) -> Preview | None:
+    if latest is None:
+        return None
+    lines = preview_section(good, latest).split("\n")
+    if good is None:
+        return Preview(lines[0])
+    head, rest = lines[0], lines[1:]
+    note = rest.pop(0) if latest.capture_id != good.capture_id else None
+    text = good.full_text or ""
+    more = rest.pop() if text and len(cut_at_word(text, PREVIEW_CHARS)) < len(text) else None
+    return Preview(head, note, "\n".join(rest), more)
 
 
 def _href(url: str | None) -> str | None:
     """A link to a URL from the archive, only if it is plain http(s) (never javascript:)."""
     return url if url and url.lower().startswith(_SAFE_SCHEMES) else None
+
+
+def _is_pdf(s: Session, c: Capture) -> bool:
+    """Whether the capture archived a PDF (a revisit: whether its original did)."""
+    kind = c.content_type
+    if kind is None and c.is_revisit:
+        source = original_of(s, c)
+        kind = source.content_type if source is not None else None
+    return downloads.media_type(kind) == "application/pdf"
 
 
 def _when(value: datetime | None) -> str:
@@ -101,8 +132,10 @@ class Viewer:
         replay_port: int,
         hostnames: Iterable[str] = (),
         replay: bool = True,
+        page_size: int = listing.PAGE_SIZE,
     ) -> None:
         self.store = store
+        self.page_size = page_size
         self.replay = replay
         self.salt = store.config.hashids_salt
         self.warc_dir = store.config.warc_dir
@@ -182,30 +215,20 @@ class Viewer:
 
     # -- pages -------------------------------------------------------------------------
     def on_index(self, request: Request) -> Response:
-        args = request.args
         try:
-            page = int(args.get("page") or 1)
-        except ValueError:
-            raise BadRequest("page must be a number") from None
-        f = queries.ResourceFilter(
-            state=args.get("state", "").strip(),
-            type=args.get("type", "").strip(),
-            host=args.get("host", "").strip(),
-            text=args.get("q", "").strip(),
-            page=page,
-        )
+            f = listing.ResourceFilter.from_args(request.args)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
         with self.store.session() as s:
-            listing = queries.list_resources(s, f)
-            return self.page(
-                "index.html", filters=f, listing=listing, page_no=min(max(1, page), listing.pages)
-            )
+            found = listing.list_resources(s, f, self.page_size)
+            return self.page("index.html", filters=f, listing=found, sorts=listing.SORTS)
 
     def on_resource(self, request: Request, ref: str) -> Response:
         if request.query_string:  # a pasted URL keeps its query string
             ref = f"{ref}?{request.query_string.decode('latin-1')}"
         with self.store.session() as s:
             view = queries.resource_view(s, ref, self.salt)
-            preview = preview_parts(view.shown) if view.shown is not None else None
+            preview = preview_of(view.good, view.latest)
             return self.page(
                 "resource.html",
                 view=view,
@@ -243,28 +266,35 @@ class Viewer:
         decoded = request.args.get("decoded") == "1"
         with self.store.session() as s:
             c = queries.load_capture(s, capture_id, text=False)
-            payload = self._payload(s, c, decoded)
-        name = f"{capture_id}{'-decoded' if decoded else ''}.bin"
-        # Archived bytes never reach a browser as something it would render or run here.
+            source = original_of(s, c) if c.is_revisit else c
+            payload, coding = self._payload(s, c, source, decoded)
+            content_type = c.content_type or (source.content_type if source else None)
+            url = c.final_url or c.requested_url
+            title = c.resource.title or c.page_title or (source.page_title if source else None)
+        name = downloads.file_name(url, title, content_type, capture_id, coding)
+        # Archived bytes never reach a browser as something it would render or run here:
+        # a download (attachment), never sniffed, and sandboxed should it be shown anyway.
         response = Response(
             payload,
             200,
             {
-                "Content-Disposition": f'attachment; filename="{name}"',
+                "Content-Disposition": downloads.disposition(name),
                 "Content-Security-Policy": "sandbox; default-src 'none'",
                 "Cache-Control": "no-store",
             },
-            content_type="application/octet-stream",
+            content_type=downloads.stored_type(content_type, coding),
             direct_passthrough=True,
         )
         if isinstance(payload, records.Payload):
             response.call_on_close(payload.close)  # also when a HEAD request never reads it
         return response
 
-    def _payload(self, s: Session, c: Capture, decoded: bool) -> Iterable[bytes]:
-        """The capture's payload as stored, streamed, or ``decoded`` as ``archive cat
-        --payload`` gives it; a revisit's is its original's."""
-        source = original_of(s, c) if c.is_revisit else c
+    def _payload(
+        self, s: Session, c: Capture, source: Capture | None, decoded: bool
+    ) -> tuple[Iterable[bytes], str]:
+        """The capture's payload as stored, streamed, with the Content-Encoding still
+        applied to it; or ``decoded`` as ``archive cat --payload`` gives it (coding "").
+        A revisit's (``source``) is its original's."""
         locator = source.locator if source is not None else None
         if locator is None:
             raise UnknownId(f"capture {c.capture_id} has no archived payload")
@@ -272,12 +302,12 @@ class Viewer:
             # Opened first either way: a payload that is not a response's is refused.
             payload = records.open_payload(self.warc_dir, locator)
             if not decoded:
-                return payload
+                return payload, payload.coding
             payload.close()
             try:
-                return [capture_payload(s, self.warc_dir, c)]
+                return [capture_payload(s, self.warc_dir, c)], ""
             except Undecodable as exc:  # shown as stored, as `archive cat` shows it
-                return [exc.stored]
+                return [exc.stored], payload.coding
         except NoPayload as exc:
             raise UnknownId(f"capture {c.capture_id} has no archived payload") from exc
         except (records.RecordUnavailable, *READ_ERRORS) as exc:
@@ -317,6 +347,7 @@ class Viewer:
             return self.page(
                 "replay.html",
                 replay=self.replay,
+                pdf=_is_pdf(s, c),
                 writing=records.still_open(self.warc_dir, locator),
                 c=c,
                 res=res,

@@ -10,36 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from archive.inspect.history import capture_history, last_text_captures
+from archive.inspect.card import good_capture
+from archive.inspect.history import capture_history
 from archive.registry.lookup import NotFound, find_resource
-from archive.registry.urls import host_names
 from archive.store.models import Capture, LinkEvent, Resource
-
-PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class ResourceFilter:
-    state: str = ""
-    type: str = ""
-    host: str = ""
-    text: str = ""
-    page: int = 1
-
-    @property
-    def active(self) -> bool:
-        return bool(self.state or self.type or self.host or self.text)
-
-    def query_args(self, **changes: Any) -> dict[str, Any]:
-        """The filter as URL query arguments, with ``changes`` applied; empty ones dropped."""
-        values = {"state": self.state, "type": self.type, "host": self.host, "q": self.text}
-        values.update(changes)
-        return {k: v for k, v in values.items() if v not in ("", None, 1)}
 
 
 @dataclass(frozen=True)
@@ -50,44 +28,6 @@ class LastCapture:
     error_class: str | None
     page_title: str | None
     count: int
-
-
-@dataclass
-class ResourceListing:
-    rows: list[tuple[Resource, LastCapture | None]]
-    matching: int
-    total: int
-    by_state: list[tuple[str, int]]
-    by_type: list[tuple[str, int]]
-    pages: int
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _filtered(query: Any, f: ResourceFilter) -> Any:
-    if f.state:
-        query = query.where(Resource.link_state.in_(f.state.split(",")))
-    if f.type:
-        query = query.where(Resource.type == f.type)
-    if f.host:  # the same rule as `archive list --host`
-        query = query.where(Resource.host.in_(host_names(f.host.strip())))
-    if f.text:
-        pattern = _like(f.text.strip())
-        query = query.where(
-            or_(
-                Resource.title.ilike(pattern, escape="\\"),
-                Resource.url.ilike(pattern, escape="\\"),
-            )
-        )
-    return query
-
-
-def _counts(session: Session, column: Any) -> list[tuple[str, int]]:
-    rows = session.execute(select(column, func.count()).group_by(column).order_by(column))
-    return [(value or "", n) for value, n in rows]
 
 
 def last_captures(session: Session, resource_ids: Sequence[str]) -> dict[str, LastCapture]:
@@ -128,49 +68,28 @@ def last_captures(session: Session, resource_ids: Sequence[str]) -> dict[str, La
     }
 
 
-def list_resources(session: Session, f: ResourceFilter) -> ResourceListing:
-    matching = session.scalar(_filtered(select(func.count()).select_from(Resource), f)) or 0
-    pages = max(1, -(-matching // PAGE_SIZE))
-    page = min(max(1, f.page), pages)
-    resources = session.scalars(
-        _filtered(select(Resource), f)
-        .order_by(Resource.url, Resource.resource_id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    last = last_captures(session, [r.resource_id for r in resources])
-    by_state = _counts(session, Resource.link_state)
-    return ResourceListing(
-        rows=[(r, last.get(r.resource_id)) for r in resources],
-        matching=matching,
-        total=sum(n for _, n in by_state),
-        by_state=by_state,
-        by_type=_counts(session, Resource.type),
-        pages=pages,
-    )
-
-
 @dataclass
 class ResourceView:
     resource: Resource
     #: Newest first, without text.
     captures: Sequence[Capture]
-    #: The capture whose preview the card shows (newest with text, else newest), text loaded.
-    shown: Capture | None
+    #: The last good capture, text loaded: the card's preview (archive.inspect.card's rule).
+    good: Capture | None
     #: Per capture id: the id of the previous capture with text, to diff against.
     previous_text: dict[str, str] = field(default_factory=dict)
     events: Sequence[LinkEvent] = ()
 
     @property
+    def latest(self) -> Capture | None:
+        return self.captures[0] if self.captures else None
+
+    @property
     def title(self) -> str | None:
-        """The registry's title, else the one the page itself gave when last captured."""
-        return self.resource.title or (self.shown.page_title if self.shown else None)
+        """The registry's title, else the one the page gave in its last good capture."""
+        return self.resource.title or (self.good.page_title if self.good else None)
 
 
-def resource_view(session: Session, ref: str, salt: str) -> ResourceView:
-    """Raises archive.registry.lookup.NotFound for an unknown resource id, stable id or URL."""
-    res = find_resource(session, ref, salt)
-    captures = capture_history(session, res)
+def _previous_text(session: Session, res: Resource, captures: Sequence[Capture]) -> dict[str, str]:
     with_text = set(
         session.scalars(
             select(Capture.capture_id).where(
@@ -185,18 +104,27 @@ def resource_view(session: Session, ref: str, salt: str) -> ResourceView:
             if last_seen is not None:
                 previous[c.capture_id] = last_seen
             last_seen = c.capture_id
-    shown = last_text_captures(session, res, 1)
-    if shown:
-        shown_capture: Capture | None = shown[0]
-    else:
-        shown_capture = load_capture(session, captures[0].capture_id) if captures else None
+    return previous
+
+
+def resource_view(session: Session, ref: str, salt: str) -> ResourceView:
+    """Raises archive.registry.lookup.NotFound for an unknown resource id, stable id or URL."""
+    res = find_resource(session, ref, salt)
+    captures = capture_history(session, res)
+    good = good_capture(res, list(captures))
     events = session.scalars(
         select(LinkEvent)
         .where(LinkEvent.resource_id == res.resource_id)
         .order_by(LinkEvent.at.desc(), LinkEvent.id.desc())
         .limit(50)
     ).all()
-    return ResourceView(res, captures, shown_capture, previous, events)
+    return ResourceView(
+        res,
+        captures,
+        load_capture(session, good.capture_id) if good is not None else None,
+        _previous_text(session, res, captures),
+        events,
+    )
 
 
 def load_capture(session: Session, capture_id: str, *, text: bool = True) -> Capture:

@@ -87,9 +87,11 @@ def load_exchange(warc_dir: Path, locator: Locator) -> Exchange:
 class Payload:
     """A record's HTTP payload as a WSGI body: iterated in chunks, closed by the server."""
 
-    def __init__(self, fh: BinaryIO, stream: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, stream: BinaryIO, coding: str = "") -> None:
         self._fh = fh
         self._stream = stream
+        #: The response's Content-Encoding, still applied to these bytes ("" for none).
+        self.coding = coding
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self._stream.read(_CHUNK):
@@ -111,7 +113,9 @@ def open_payload(warc_dir: Path, locator: Locator) -> Payload:
         record = record_at(fh, locator.offset, locator.length)
         if record.rec_type != "response":
             raise RecordUnavailable(f"the record at {locator.offset} is a {record.rec_type}")
-        return Payload(fh, record.raw_stream)
+        http = record.http_headers
+        coding = (http.get_header("Content-Encoding") or "").strip() if http is not None else ""
+        return Payload(fh, record.raw_stream, coding)
     except BaseException as exc:
         fh.close()
         if isinstance(exc, READ_ERRORS):
