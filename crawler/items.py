@@ -12,8 +12,11 @@ from archive.capture.schema import Hop
 class FetchItem:
     resource_id: str
     requested_url: str
+    #: When the request of the exchange that answered (or failed last) was sent, by the
+    #: crawl's clock: the capture's fetched_at (crawler/spiders/resources.py says why).
     started_at: datetime
-    duration_ms: int
+    #: From sending that request to its answer; None when it was never sent.
+    duration_ms: int | None
     #: One entry per HTTP exchange written to the WARC (redirect hops, retried attempts).
     hops: list[Hop] = field(default_factory=list)
     final_url: str | None = None

@@ -224,7 +224,10 @@ class WarcCaptureMiddleware:
         session = self.session
         status = response.status
         target = session.revisit_target(request.url) if 200 <= status < 300 else None
-        date = datetime.now(UTC)
+        # The records are dated when the request was sent (the handler's reading), as the
+        # capture's fetched_at is, not when the answer came in.
+        exchange = session.exchanges.get(request)
+        date = exchange.sent.wall if exchange else datetime.now(UTC)
         result = session.writer.write_exchange(
             url=request.url,
             method=request.method,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.http import Request
 from sqlalchemy import select
 
 from archive.capture.record import FetchOutcome, record_capture
@@ -27,6 +30,18 @@ from archive.warc.records import software
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One moment, as the WARC and the store each tell it."""
+
+    #: the wall clock: a record's WARC-Date, whatever the crawl clock says
+    wall: datetime
+    #: the crawl's clock at the same moment: a capture's fetched_at, the link-state times
+    crawl: datetime
+    #: for durations, which neither clock may give (either can jump)
+    monotonic: float
+
+
 class Clock:
     """The crawl's time. ``ARCHIVE_CLOCK=2026-01-01T00:00:00Z`` starts it at that instant
     (it then runs at the normal pace), so schedules can be tested and replayed over
@@ -37,9 +52,24 @@ class Clock:
         self._t0 = time.monotonic()
 
     def now(self) -> datetime:
+        return self.reading().crawl
+
+    def reading(self) -> Reading:
+        """Both clocks read at once, so that a capture's fetched_at and its records'
+        WARC-Date name the same instant (equal unless ``ARCHIVE_CLOCK`` shifts the crawl)."""
+        monotonic, wall = time.monotonic(), datetime.now(UTC)
         if self.start is None:
-            return datetime.now(UTC)
-        return self.start + timedelta(seconds=time.monotonic() - self._t0)
+            return Reading(wall, wall, monotonic)
+        return Reading(wall, self.start + timedelta(seconds=monotonic - self._t0), monotonic)
+
+
+@dataclass
+class Exchange:
+    """When one HTTP exchange (one copy of a request) was sent, and how long its answer took."""
+
+    sent: Reading
+    #: from sending to the whole answer (response body or error); None until it came
+    duration_ms: int | None = None
 
 
 class ArchiveSession:
@@ -68,6 +98,10 @@ class ArchiveSession:
         #: How many resources this run set out to capture (for progress lines).
         self.expected = 0
         self.clock = Clock(settings.get("ARCHIVE_CLOCK"))
+        #: Each request copy's exchange, set by the download handler when it is sent. Keyed
+        #: by the request object: a redirect or retry is a new copy (its meta is copied, so a
+        #: meta key would carry the parent's time until the copy itself is sent).
+        self.exchanges: WeakKeyDictionary[Request, Exchange] = WeakKeyDictionary()
         self._lock = None
         self.job_id = settings.getint("ARCHIVE_JOB_ID")
         if not self.job_id:  # `scrapy crawl` run directly: take the store's lock ourselves
@@ -83,6 +117,15 @@ class ArchiveSession:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def fetch_time(self, request: Request) -> tuple[datetime, int | None]:
+        """The fetched_at and duration_ms of ``request``'s own exchange: when it was sent
+        (crawl clock) and how long its answer took; for a request refused before it was
+        ever sent (robots.txt, a private address), now and None."""
+        exchange = self.exchanges.get(request)
+        if exchange is None:
+            return self.now(), None
+        return exchange.sent.crawl, exchange.duration_ms
 
     # -- jobs ----------------------------------------------------------------------------
 

@@ -68,5 +68,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader: sees each response before decompression and redirects.
     "crawler.middlewares.WarcCaptureMiddleware": 950,
 }
+# Scrapy's own HTTP/1.1 handler, noting when each request is sent (a capture's time).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.TimedHTTPDownloadHandler",
+    "https": "crawler.handlers.TimedHTTPDownloadHandler",
+}
 ITEM_PIPELINES = {"crawler.pipelines.RecordPipeline": 300}
 EXTENSIONS = {"crawler.session.ArchiveSession": 0, "crawler.logs.HostWarnings": 0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,6 @@ from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
 from crawler.session import ArchiveSession, archive_session
-
-
-def _elapsed_ms(request: Any) -> int:
-    return int((time.monotonic() - request.meta["started_monotonic"]) * 1000)
 
 
 class ResourcesSpider(scrapy.Spider):
@@ -81,8 +76,6 @@ class ResourcesSpider(scrapy.Spider):
                 dont_filter=not resumable,
                 meta={
                     "resource_id": resource_id,
-                    "started_at": self.session.now(),
-                    "started_monotonic": time.monotonic(),
                     HOPS: [],
                 },
             )
@@ -143,11 +136,16 @@ class ResourcesSpider(scrapy.Spider):
         error_class: str | None = None,
         error_message: str | None = None,
     ) -> FetchItem:
+        # ``request`` is the last copy sent: the final redirect hop or retried attempt, whose
+        # response record the capture points at (its WARC locator, its WARC-Date, its
+        # Memento). The capture is timed by that exchange, so that every time shown for it
+        # is its record's; the earlier hops keep their own dates in the redirect chain.
+        started_at, duration_ms = self.session.fetch_time(request)
         item = FetchItem(
             resource_id=request.meta["resource_id"],
             requested_url=request.meta.get("redirect_urls", [request.url])[0],
-            started_at=request.meta["started_at"],
-            duration_ms=_elapsed_ms(request),
+            started_at=started_at,
+            duration_ms=duration_ms,
             hops=request.meta.get(HOPS, []),
             final_url=request.url,
             error_class=error_class,
