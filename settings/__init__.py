@@ -59,6 +59,11 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # a crawler of cited pages opens no control port
 LOG_LEVEL = "INFO"
 
+# Scrapy's HTTP/1.1 handler, also keeping each exchange's heads byte for byte for the WARC.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.wire.WireHTTPDownloadHandler",
+    "https": "crawler.wire.WireHTTPDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

@@ -1,0 +1,153 @@
+"""Records true to the wire: a server writing exact bytes, `archive crawl`, and the WARC
+holding those bytes: status line, header names as cased, order, repeats and folding,
+and the request head exactly as the server read it. warcio checks the digests; pywb
+replays the body as sent.
+
+The one deliberate difference (archive/warc/exchange.py): the body is stored
+de-chunked, so a ``Transfer-Encoding`` line is kept renamed in place as
+``X-Archive-Orig-Transfer-Encoding``.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+from warctools import Wayback, assert_warcio_check
+
+ARCHIVE = str(Path(sys.executable).parent / "archive")
+
+BODY = b"<!doctype html><title>Odd</title><p>A page with odd headers.</p>\n"
+ODD_HEAD = (
+    b"HTTP/1.1 200 Very OK\r\n"
+    b"content-type: text/html; charset=utf-8\r\n"
+    b"X-weird-Case: kept\r\n"
+    b"Set-Cookie: a=1\r\n"
+    b"Vary: Accept\r\n"
+    b"Set-Cookie: b=2\r\n"
+    b"X-Folded: first part,\r\n"
+    b"\tsecond part\r\n"
+    b"content-LENGTH: " + str(len(BODY)).encode() + b"\r\n"
+    b"\r\n"
+)
+CHUNKED_HEAD = (
+    b"HTTP/1.1 203 Partly Yours\n"  # bare LF line endings, as some servers send
+    b"Content-type: text/plain\n"
+    b"transfer-encoding: chunked\n"
+    b"x-trailing-space: yes \n"
+    b"\n"
+)
+CHUNKS = [b"10\r\nthis body starts", b" like a chunk header"]
+CHUNKED_WIRE = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in CHUNKS) + b"0\r\n\r\n"
+ROUTES = {
+    "/odd": ODD_HEAD + BODY,
+    "/chunked": CHUNKED_HEAD + CHUNKED_WIRE,
+}
+NOT_FOUND = b"HTTP/1.0 404 Nope\r\nContent-Length: 0\r\n\r\n"
+
+
+class RawServer:
+    """A plain socket server: reads a request head, writes a route's exact bytes, closes.
+    ``received`` maps each path to the request heads it read, byte for byte."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.received: dict[str, list[bytes]] = {}
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed: the test is over
+                return
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head and (data := conn.recv(65536)):
+                    head += data
+                path = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else ""
+                self.received.setdefault(path, []).append(head)
+                conn.sendall(ROUTES.get(path, NOT_FOUND))
+
+    def __enter__(self) -> RawServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServer]:
+    with RawServer() as server:
+        yield server
+
+
+def crawl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ARCHIVE, "crawl", *args], capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+def exchanges(files: list[Path]) -> dict[tuple[str, str], list[bytes]]:
+    """(record type, target URI) -> each record's whole block, in file order."""
+    out: dict[tuple[str, str], list[bytes]] = {}
+    for path in files:
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh, no_record_parse=True):
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                if record.rec_type in ("request", "response", "revisit"):
+                    out.setdefault((record.rec_type, uri), []).append(record.raw_stream.read())
+    return out
+
+
+@pytest.mark.slow
+def test_archived_heads_are_the_bytes_of_the_wire(
+    raw_server: RawServer, archive_home: Path, tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(raw_server.url("/odd") + "\n" + raw_server.url("/chunked") + "\n")
+    result = crawl("--source", str(listing), "--ignore-robots")
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = sorted((archive_home / "warcs").glob("*.warc.gz"))
+    assert_warcio_check(files)
+    blocks = exchanges(files)
+
+    odd = raw_server.url("/odd")
+    [response] = blocks[("response", odd)]
+    assert response == ODD_HEAD + BODY  # status line, header block and body, as sent
+    [request] = blocks[("request", odd)]
+    assert [request] == raw_server.received["/odd"]  # the head as the server read it
+
+    chunked = raw_server.url("/chunked")
+    [response] = blocks[("response", chunked)]
+    stored_head = CHUNKED_HEAD.replace(b"transfer-encoding:", b"X-Archive-Orig-transfer-encoding:")
+    assert response == stored_head + b"".join(CHUNKS)  # de-chunked, its TE line renamed
+    assert blocks[("request", chunked)] == raw_server.received["/chunked"]
+
+    with Wayback(tmp_path / "pywb", files) as wb:
+        page = wb.get(odd, "2099")
+        assert page.status == 200 and page.body == BODY, wb.log()[-2000:]
+        assert page.header("X-weird-Case") == "kept"
+        assert wb.get(chunked, "2099").body == b"".join(CHUNKS)
+
+    # A second visit of the unchanged page is a revisit, its head as received again.
+    again = crawl("--url", odd, "--ignore-robots")
+    assert again.returncode == 0, again.stderr[-3000:]
+    files = sorted((archive_home / "warcs").glob("*.warc.gz"))
+    assert_warcio_check(files)
+    blocks = exchanges(files)
+    assert blocks[("revisit", odd)] == [ODD_HEAD]
+    assert blocks[("request", odd)] == raw_server.received["/odd"]
