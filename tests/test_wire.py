@@ -11,15 +11,20 @@ de-chunked, so a ``Transfer-Encoding`` line is kept renamed in place as
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warctools import Wayback, assert_warcio_check
+
+from archive.warc.exchange import request_message, response_message
+from archive.warc.heads import RawHead
 
 ARCHIVE = str(Path(sys.executable).parent / "archive")
 
@@ -56,7 +61,8 @@ class RawServer:
     """A plain socket server: reads a request head, writes a route's exact bytes, closes.
     ``received`` maps each path to the request heads it read, byte for byte."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -65,7 +71,7 @@ class RawServer:
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def _serve(self) -> None:
         while True:
@@ -73,6 +79,11 @@ class RawServer:
                 conn, _ = self.sock.accept()
             except OSError:  # closed: the test is over
                 return
+            if self.tls:
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except (ssl.SSLError, OSError):
+                    continue
             with conn:
                 head = b""
                 while b"\r\n\r\n" not in head and (data := conn.recv(65536)):
@@ -93,6 +104,41 @@ class RawServer:
 def raw_server() -> Iterator[RawServer]:
     with RawServer() as server:
         yield server
+
+
+def self_signed(directory: Path) -> ssl.SSLContext:
+    """A server context with a fresh certificate for 127.0.0.1 (the crawler, like
+    Scrapy by default, does not verify certificates)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = directory / "server.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + cert.public_bytes(serialization.Encoding.PEM)
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem)
+    return context
 
 
 def crawl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -151,3 +197,66 @@ def test_archived_heads_are_the_bytes_of_the_wire(
     blocks = exchanges(files)
     assert blocks[("revisit", odd)] == [ODD_HEAD]
     assert blocks[("request", odd)] == raw_server.received["/odd"]
+
+
+@pytest.mark.slow
+def test_https_archives_the_http_inside_the_tls(archive_home: Path, tmp_path: Path) -> None:
+    with RawServer(self_signed(tmp_path)) as server:
+        result = crawl("--url", server.url("/odd"), "--ignore-robots")
+        assert result.returncode == 0, result.stderr[-3000:]
+        files = sorted((archive_home / "warcs").glob("*.warc.gz"))
+        assert_warcio_check(files)
+        blocks = exchanges(files)
+        assert blocks[("response", server.url("/odd"))] == [ODD_HEAD + BODY]
+        assert blocks[("request", server.url("/odd"))] == server.received["/odd"]
+
+
+# -- the stored heads, without a crawl ---------------------------------------------------
+
+
+def test_a_cut_body_gets_its_length_fixed_in_place_and_nothing_else_moves() -> None:
+    head = b"HTTP/1.1 200 Fine\r\nA: 1\r\ncontent-length: 5000\r\nno colon here\r\nB: 2\r\n\r\n"
+    stored = response_message(
+        protocol="HTTP/1.1", status=200, reason=None, headers=[], body_length=1000, head=head
+    )
+    assert stored.to_ascii_bytes() == (
+        b"HTTP/1.1 200 Fine\r\nA: 1\r\ncontent-length: 1000\r\n"
+        b"X-Archive-Orig-content-length: 5000\r\nno colon here\r\nB: 2\r\n\r\n"
+    )
+    assert stored.statusline == "200 Fine" and stored.get_header("Content-Length") == "1000"
+
+
+def test_a_head_answer_keeps_its_length_and_an_odd_protocol_is_stored_as_http_1_1() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"
+    stored = response_message(
+        protocol="HTTP/1.1",
+        status=200,
+        reason=None,
+        headers=[],
+        body_length=0,
+        method="HEAD",
+        head=head,
+    )
+    assert stored.to_ascii_bytes() == head
+    odd = b"HTTP/2.0 200 OK\r\nX: y\r\n\r\n"
+    stored = response_message(
+        protocol="HTTP/2.0", status=200, reason=None, headers=[], body_length=0, head=odd
+    )
+    assert stored.to_ascii_bytes() == b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n"
+
+
+def test_an_incomplete_head_falls_back_to_the_parsed_headers() -> None:
+    assert RawHead.parse(b"HTTP/1.1 200 OK\r\nX: y\r\n") is None
+    stored = response_message(
+        protocol="HTTP/1.1",
+        status=404,
+        reason=None,
+        headers=[("X", "y")],
+        body_length=0,
+        head=b"HTTP/1.1 404 Gone\r\n",
+    )
+    assert stored.to_ascii_bytes() == b"HTTP/1.1 404 Not Found\r\nX: y\r\n\r\n"
+    request = request_message("http://site.test/a?b", "get", [("Accept", "*/*")], "HTTP/1.1")
+    assert (
+        request.to_ascii_bytes() == b"GET /a?b HTTP/1.1\r\nHost: site.test\r\nAccept: */*\r\n\r\n"
+    )
