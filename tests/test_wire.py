@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -90,7 +91,8 @@ class RawServer:
                     head += data
                 path = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else ""
                 self.received.setdefault(path, []).append(head)
-                conn.sendall(ROUTES.get(path, NOT_FOUND))
+                # a proxy is asked for the absolute URI
+                conn.sendall(ROUTES.get(urlsplit(path).path, NOT_FOUND))
 
     def __enter__(self) -> RawServer:
         self._thread.start()
@@ -209,6 +211,25 @@ def test_https_archives_the_http_inside_the_tls(archive_home: Path, tmp_path: Pa
         blocks = exchanges(files)
         assert blocks[("response", server.url("/odd"))] == [ODD_HEAD + BODY]
         assert blocks[("request", server.url("/odd"))] == server.received["/odd"]
+
+
+@pytest.mark.slow
+def test_through_a_proxy_the_request_is_archived_as_sent_to_it(
+    raw_server: RawServer, archive_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", raw_server.url(""))
+    url = "http://localhost:9/odd"  # nothing listens there: only the proxy can answer
+    result = crawl("--url", url, "--ignore-robots")
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = sorted((archive_home / "warcs").glob("*.warc.gz"))
+    assert_warcio_check(files)
+    blocks = exchanges(files)
+    assert blocks[("response", url)] == [ODD_HEAD + BODY]
+    [sent] = raw_server.received[url]
+    assert sent.startswith(b"GET http://localhost:9/odd HTTP/1.1\r\n")
+    assert blocks[("request", url)] == [sent]
 
 
 # -- the stored heads, without a crawl ---------------------------------------------------
