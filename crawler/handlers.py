@@ -1,4 +1,4 @@
-"""The download handler: Scrapy's HTTP/1.1 handler, timing each exchange where it is sent.
+"""The download handler: the wire-true HTTP/1.1 handler, timing each exchange where it is sent.
 
 A capture's time is when its request went out. Downloader middlewares cannot see that
 moment: they run before a request waits in its host's slot (``DOWNLOAD_DELAY``,
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.http import Request, Response
 
 from crawler.session import Exchange, archive_session
+from crawler.wire import WireHTTPDownloadHandler
 
 
-class TimedHTTPDownloadHandler(HTTP11DownloadHandler):
+class TimedHTTPDownloadHandler(WireHTTPDownloadHandler):
     """Records each request's :class:`~crawler.session.Exchange` in the crawl's session:
     the moment it is sent (both clocks) and, once answered or failed, how long it took."""
 

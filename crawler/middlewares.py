@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred
 
 from archive.capture.schema import Hop
 from crawler.session import ArchiveSession, archive_session
+from crawler.wire import wire_heads
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,8 @@ class WarcCaptureMiddleware:
 
     It sits next to the downloader (order 950), so it sees each response before
     decompression, redirects and retries act on it: every hop and every retried
-    attempt is archived with its real status, headers and still-encoded body.
+    attempt is archived with its real status, headers and still-encoded body. The
+    heads stored are the bytes sent and received (crawler/wire.py).
     Bodies over ``ARCHIVE_MAX_BODY_SIZE`` are stopped there and stored with
     ``WARC-Truncated: length``.
     """
@@ -228,6 +230,9 @@ class WarcCaptureMiddleware:
         # capture's fetched_at is, not when the answer came in.
         exchange = session.exchanges.get(request)
         date = exchange.sent.wall if exchange else datetime.now(UTC)
+        # The heads as they crossed the wire when our handler fetched it; the parsed
+        # headers otherwise (another download handler), which re-case and regroup them.
+        wire = wire_heads(response)
         result = session.writer.write_exchange(
             url=request.url,
             method=request.method,
@@ -241,6 +246,8 @@ class WarcCaptureMiddleware:
             date=date,
             truncated=truncated,
             revisit_of=target,
+            request_head=wire.request if wire else None,
+            response_head=wire.response if wire else None,
         )
         hop = Hop(
             url=request.url,

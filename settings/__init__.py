@@ -68,7 +68,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the downloader: sees each response before decompression and redirects.
     "crawler.middlewares.WarcCaptureMiddleware": 950,
 }
-# Scrapy's own HTTP/1.1 handler, noting when each request is sent (a capture's time).
+# Scrapy's HTTP/1.1 handler, keeping each exchange's heads byte for byte for the WARC
+# (crawler/wire.py) and noting when each request is sent (crawler/handlers.py).
 DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.TimedHTTPDownloadHandler",
     "https": "crawler.handlers.TimedHTTPDownloadHandler",

@@ -1,11 +1,15 @@
 """The HTTP messages of one exchange, as they are stored in request and response records.
 
-The bytes kept are the wire's, with three deliberate exceptions, each because replay
+When the download handler kept them (crawler/wire.py), the heads stored are the bytes
+that crossed the wire (``heads.RawHead``): the request head as sent, the response head as
+received, reason phrase, header names, order, repeats and folding included. Otherwise
+(a caller with parsed headers only) they are rebuilt from ``(name, value)`` pairs, in the
+order given. Either way the same three deliberate changes are made, each because replay
 (pywb, warcio's ``content_stream``) reads the stored headers to frame the stored body:
 
-* ``Transfer-Encoding`` is removed: the body is stored de-chunked, and a stored
-  ``chunked`` makes pywb and warcio run a chunk decoder over it, which garbles any body
-  that happens to start with a hex number and a line break.
+* ``Transfer-Encoding`` is renamed where it stands: the body is stored de-chunked, and a
+  stored ``chunked`` makes pywb and warcio run a chunk decoder over it, which garbles any
+  body that happens to start with a hex number and a line break.
 * ``Content-Length`` is set to the stored body length when it differs (a body cut at
   the size cap, or a server that sent both headers): pywb passes the stored value to the
   client unchanged in ``id_`` mode, and a client then waits for bytes that never come.
@@ -13,8 +17,15 @@ The bytes kept are the wire's, with three deliberate exceptions, each because re
   lines strictly and refuses to load a record starting ``HTTP/2``. The real protocol is
   kept in the record's ``WARC-Protocol`` field by the writer.
 
-Each original value is kept under ``X-Archive-Orig-<name>``, the prefix pywb itself uses
-for headers it neutralises, so nothing received is lost and pywb passes it through.
+Each original header is kept under ``X-Archive-Orig-<name>`` (its name as cased, its
+value and folding untouched), the prefix pywb itself uses for headers it neutralises, so
+nothing received is lost and pywb passes it through.
+
+Header bytes are carried as latin-1 text, which maps every byte to one character and
+back; warcio's own ``to_ascii_bytes`` would instead percent-encode non-ASCII values
+(RFC 8187 style) and so alter what the server sent. pywb 2.10 replays raw latin-1 bytes
+as sent, but drops a header whose bytes are UTF-8 for characters beyond latin-1 (a
+Japanese file name in Content-Disposition): the record still holds it.
 """
 
 from __future__ import annotations
@@ -23,30 +34,12 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from warcio.statusandheaders import StatusAndHeaders
+from archive.warc.heads import RawField, RawHead, RawHeaders
 
 ORIG_PREFIX = "X-Archive-Orig-"
 STORABLE_PROTOCOLS = ("HTTP/1.0", "HTTP/1.1")
 
 Headers = Iterable[tuple[str, str]]
-
-
-class WireHeaders(StatusAndHeaders):
-    """Headers serialised byte for byte as they crossed the wire.
-
-    Callers decode raw header bytes as latin-1, which maps every byte to one character;
-    encoding back as latin-1 restores them. warcio's own ``to_ascii_bytes`` would instead
-    percent-encode any non-ASCII value (RFC 8187 style) and so alter what the server sent
-    (UTF-8 sent raw, read as latin-1, comes out double-encoded). pywb 2.10 replays raw
-    latin-1 bytes as sent, but drops a header whose bytes are UTF-8 for characters beyond
-    latin-1 (a Japanese file name in Content-Disposition): the record still holds it.
-    """
-
-    def to_ascii_bytes(self, filter_func=None) -> bytes:  # noqa: ANN001 - warcio's signature
-        try:
-            return self.to_str(filter_func).encode("latin-1") + b"\r\n"
-        except UnicodeEncodeError:  # not wire bytes after all: let warcio make it ASCII
-            return super().to_ascii_bytes(filter_func)
 
 
 def stored_protocol(protocol: str) -> str:
@@ -69,13 +62,31 @@ def host_header(url: str) -> str:
     return authority
 
 
-def request_message(url: str, method: str, headers: Headers, protocol: str) -> StatusAndHeaders:
-    """The request as sent, plus ``Host`` when the HTTP client added it below our view."""
-    pairs = list(headers)
-    if not any(name.lower() == "host" for name, _ in pairs):
-        pairs.insert(0, ("Host", host_header(url)))
-    method = method.upper()
-    return WireHeaders(f"{request_target(url)} {stored_protocol(protocol)}", pairs, protocol=method)
+def _line(text: str) -> bytes:
+    try:
+        return text.encode("latin-1") + b"\r\n"
+    except UnicodeEncodeError:  # not wire bytes after all (a caller's own text)
+        return text.encode("utf-8") + b"\r\n"
+
+
+def _head_of_pairs(start: str, pairs: Headers) -> RawHead:
+    return RawHead(_line(start), [RawField([_line(f"{n}: {v}")]) for n, v in pairs])
+
+
+def request_message(
+    url: str, method: str, headers: Headers, protocol: str, head: bytes | None = None
+) -> RawHeaders:
+    """The request as sent: ``head`` verbatim when the wire's bytes are known, else the
+    pairs, plus ``Host`` when the HTTP client added it below our view."""
+    raw = RawHead.parse(head) if head else None
+    if raw is None:
+        pairs = list(headers)
+        if not any(name.lower() == "host" for name, _ in pairs):
+            pairs.insert(0, ("Host", host_header(url)))
+        start = f"{method.upper()} {request_target(url)} {stored_protocol(protocol)}"
+        raw = _head_of_pairs(start, pairs)
+    verb, _, rest = raw.start_text.partition(" ")
+    return RawHeaders(raw, verb, rest)
 
 
 def reason_phrase(status: int) -> str:
@@ -91,6 +102,33 @@ def _has_body(method: str, status: int) -> bool:
     return method.upper() != "HEAD" and status >= 200 and status not in (204, 304)
 
 
+def _framed(fields: list[RawField], body_length: int, fix_length: bool) -> list[RawField]:
+    """``fields`` framing a de-chunked body of ``body_length`` bytes (see module doc)."""
+    lengths = [f.value for f in fields if f.name.lower() == "content-length"]
+    fix_length = fix_length and bool(lengths) and lengths != [str(body_length)]
+    out: list[RawField] = []
+    for f in fields:
+        lowered = f.name.lower()
+        if lowered == "transfer-encoding":
+            out.append(f.renamed(ORIG_PREFIX))
+        elif lowered == "content-length" and fix_length:
+            if not any(o.name.lower() == "content-length" for o in out):
+                name = f.lines[0][: len(f.name)]  # as the server cased it
+                out.append(RawField([name + f": {body_length}".encode() + f.eol]))
+            out.append(f.renamed(ORIG_PREFIX))
+        else:
+            out.append(f)
+    return out
+
+
+def _stored_status_line(raw: RawHead, protocol: str) -> RawHead:
+    version, sep, rest = raw.start.partition(b" ")
+    if version.decode("latin-1").upper() in STORABLE_PROTOCOLS:
+        return raw
+    start = stored_protocol(protocol).encode() + sep + rest
+    return RawHead(start, raw.fields, raw.end)
+
+
 def response_message(
     *,
     protocol: str,
@@ -99,31 +137,17 @@ def response_message(
     headers: Headers,
     body_length: int,
     method: str = "GET",
-) -> StatusAndHeaders:
-    """The response headers as stored, framing ``body_length`` bytes of de-chunked body."""
-    pairs: list[tuple[str, str]] = []
-    lengths: list[str] = []
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "transfer-encoding":
-            pairs.append((ORIG_PREFIX + name, value))
-        elif lowered == "content-length":
-            lengths.append(value)
-            pairs.append((name, value))
-        else:
-            pairs.append((name, value))
-
-    if lengths and _has_body(method, status) and lengths != [str(body_length)]:
-        fixed: list[tuple[str, str]] = []
-        for name, value in pairs:
-            if name.lower() == "content-length":
-                fixed.append((ORIG_PREFIX + name, value))
-                if not any(n.lower() == "content-length" for n, _ in fixed):
-                    fixed.append((name, str(body_length)))
-            else:
-                fixed.append((name, value))
-        pairs = fixed
-
-    if reason is None:
-        reason = reason_phrase(status)
-    return WireHeaders(f"{status} {reason}", pairs, protocol=stored_protocol(protocol))
+    head: bytes | None = None,
+) -> RawHeaders:
+    """The response head as stored, framing ``body_length`` bytes of de-chunked body:
+    ``head`` as received when known (``reason`` and ``headers`` then unused), else one
+    built from ``status``, ``reason`` (the standard phrase if None) and ``headers``."""
+    raw = RawHead.parse(head) if head else None
+    if raw is None:
+        reason = reason_phrase(status) if reason is None else reason
+        raw = _head_of_pairs(f"{stored_protocol(protocol)} {status} {reason}", headers)
+    raw = _stored_status_line(raw, protocol)
+    fields = _framed(raw.fields, body_length, _has_body(method, status))
+    raw = RawHead(raw.start, fields, raw.end)
+    version, _, statusline = raw.start_text.partition(" ")
+    return RawHeaders(raw, version, statusline)

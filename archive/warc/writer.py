@@ -132,13 +132,16 @@ class WarcWriter:
         date: datetime | None = None,
         truncated: str | None = None,
         revisit_of: RevisitTarget | None = None,
+        request_head: bytes | None = None,
+        response_head: bytes | None = None,
     ) -> ExchangeResult:
         """Write one HTTP hop: its response (or a revisit) and its request.
 
         ``response_body`` is the body as received after de-chunking and before content
         decoding; ``truncated`` (e.g. ``"length"``) says it was cut short. Headers are
-        ``(name, value)`` pairs of str, raw bytes decoded as latin-1.
-        """
+        ``(name, value)`` pairs of str, raw bytes decoded as latin-1. ``request_head`` and
+        ``response_head``, when given, are the heads exactly as sent and received (start
+        line to blank line), stored instead of heads rebuilt from the pairs."""
         current = self.files.for_next_write()
         hop = _Hop(target_uri_of(url), warc_date(date), current.warcinfo_id, ip_address, protocol)
         digest = payload_digest_of(response_body)
@@ -152,12 +155,12 @@ class WarcWriter:
             headers=response_headers,
             body_length=len(response_body),
             method=method,
+            head=response_head,
         )
+        fields = hop.fields("revisit" if same else "response", response_id, request_id)
         if same is not None:
-            fields = hop.fields("revisit", response_id, request_id)
             response = _revisit_record(current.warc, hop, digest, same, http_response, fields)
         else:
-            fields = hop.fields("response", response_id, request_id)
             response = _response_record(
                 current.warc, hop, digest, response_body, truncated, http_response, fields
             )
@@ -166,7 +169,7 @@ class WarcWriter:
             "request",
             payload=BytesIO(request_body),
             length=len(request_body),
-            http_headers=request_message(url, method, request_headers, protocol),
+            http_headers=request_message(url, method, request_headers, protocol, request_head),
             warc_headers_dict=hop.fields("request", request_id, response_id),
         )
         # Response first, then the request naming it in WARC-Concurrent-To: the order
