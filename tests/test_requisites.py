@@ -10,13 +10,20 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response
 from sites import Fixed, LocalSite, html_page
 from warctools import cdxj_index
 
+from archive.capture.schema import CaptureRecord, Hop, Requisite
 from archive.extract.requisites import css_requisites, html_requisites, srcset_urls
+from crawler.items import FetchItem
+from crawler.middlewares import HOPS
+from crawler.requisites import WINDOW, Requisites
 
 ARCHIVE = str(Path(sys.executable).parent / "archive")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -266,3 +273,82 @@ def test_srcset_is_split_by_the_standard() -> None:
         "e.png",
         "f.png",
     ]
+
+
+# -- the crawl's account of requisites, without a crawl ------------------------------------
+
+
+def tracker(max_count: int = 200, max_bytes: int = 10**9) -> Requisites:
+    return Requisites(True, max_count, max_bytes, callback=print, errback=print)
+
+
+def fetched_page(url: str, html: str) -> tuple[FetchItem, HtmlResponse]:
+    item = FetchItem(url, url, datetime.now(UTC), 1, final_url=url, status=200)
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    return item, HtmlResponse(url, body=html.encode(), headers=headers, request=Request(url))
+
+
+def answer(tracker: Requisites, request: Request, body: bytes, content_type: str) -> list:
+    """The tracker's output once ``request`` is answered with ``body``."""
+    hop = Hop(request.url, status=200, record_id=f"<urn:{request.url}>", payload_length=len(body))
+    request.meta[HOPS].append(hop)
+    response = Response(
+        request.url, body=body, headers={"Content-Type": content_type}, request=request
+    )
+    return list(tracker.done(request, response=response))
+
+
+def test_a_page_past_its_byte_cap_starts_nothing_more() -> None:
+    requisites = tracker(max_bytes=100)
+    images = "".join(f'<img src="/i/{n}.png">' for n in range(20))
+    item, response = fetched_page("http://a.example/", images)
+    started = list(requisites.page(item, response))
+    assert len(started) == WINDOW and all(isinstance(r, Request) for r in started)
+    (started_next,) = answer(requisites, started[0], b"x" * 80, "image/png")
+    assert isinstance(started_next, Request)  # under the cap: the next one starts
+    # past it: nothing more starts, what is in flight finishes
+    assert answer(requisites, started[1], b"x" * 80, "image/png") == []
+    for request in started[2:]:
+        assert answer(requisites, request, b"x", "image/png") == []
+    out = answer(requisites, started_next, b"x", "image/png")
+    (done,) = out
+    assert isinstance(done, FetchItem) and len(done.requisites) == WINDOW + 1
+    assert done.requisites_cut == "bytes" and done.requisites_left_out == 20 - WINDOW - 1
+    assert not requisites.pages
+
+
+def test_a_stylesheet_fetched_for_one_page_serves_the_next() -> None:
+    requisites = tracker()
+    sheet = '<link rel="stylesheet" href="/s.css">'
+    first, response = fetched_page("http://a.example/1", sheet)
+    (request,) = requisites.page(first, response)
+    (imported,) = answer(requisites, request, b"@import 'b.css';", "text/css")
+    (done,) = answer(requisites, imported, b"p {}", "text/css")
+    assert [r.url for r in done.requisites] == ["http://a.example/s.css", "http://a.example/b.css"]
+    second, response = fetched_page("http://a.example/2", sheet)
+    (again,) = requisites.page(second, response)  # nothing to fetch: done at once
+    assert isinstance(again, FetchItem)
+    assert [(r.url, r.found_in) for r in again.requisites] == [
+        ("http://a.example/s.css", None),
+        ("http://a.example/b.css", "http://a.example/s.css"),
+    ]
+    assert all(r.archived for r in again.requisites)
+
+
+def test_the_metadata_record_carries_the_requisites() -> None:
+    hop = Hop("http://a.example/s.css", status=200, record_id="<urn:uuid:1>", payload_length=4)
+    record = CaptureRecord(
+        "cap_x",
+        "0123456789abcdef",
+        "http://a.example/",
+        datetime(2026, 4, 9, tzinfo=UTC),
+        requisites=[
+            Requisite("http://a.example/s.css", "stylesheet", status=200, hops=(hop,)),
+            Requisite("http://b.example/i.png", "image", error_class="dns", error_message="no"),
+        ],
+        requisites_cut="count",
+        requisites_left_out=3,
+    )
+    assert CaptureRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    plain = CaptureRecord("cap_y", "0123456789abcdef", "http://a.example/", record.fetched_at)
+    assert not {k for k in plain.to_json() if k.startswith("requisites")}
