@@ -1,4 +1,5 @@
-"""Page requisites in a crawl: what each captured page loads, fetched once per crawl.
+"""Page requisites in a crawl: what each captured page loads, fetched once per crawl
+(docs/design.md §10).
 
 A page's item waits here until every requisite it uses has an outcome, then goes on to
 the record pipeline with the complete list. So a capture's metadata record and row are

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import select
@@ -68,6 +69,7 @@ class ResourcesSpider(scrapy.Spider):
     def requisites(self) -> Requisites:
         """What the crawl's pages load (``ARCHIVE_REQUISITES``, on by default)."""
         settings = self.settings
+        self.crawler.signals.connect(self._idle, signal=signals.spider_idle)
         return Requisites(
             settings.getbool("ARCHIVE_REQUISITES", True),
             settings.getint("ARCHIVE_REQUISITES_MAX", 200),
@@ -142,6 +144,13 @@ class ResourcesSpider(scrapy.Spider):
     def parse(self, response: Response) -> Iterator[FetchItem | scrapy.Request]:
         # The item comes out once what the page loads is fetched (crawler/requisites.py).
         yield from self.requisites.page(self._item(response.request, response=response), response)
+
+    def _idle(self) -> None:
+        # Nothing is left to fetch: a page still waiting would never be recorded.
+        waiting = self.requisites.pages
+        if waiting:
+            self.session.fail(f"{len(waiting)} pages never got all their requisites")
+            waiting.clear()
 
     def requisite_fetched(self, response: Response) -> Iterator[FetchItem | scrapy.Request]:
         yield from self.requisites.done(response.request, response=response)
