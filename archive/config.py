@@ -25,6 +25,9 @@ class Config:
     warc_prefix: str = base.ARCHIVE_WARC_PREFIX
     warc_max_size: int = base.ARCHIVE_WARC_MAX_SIZE
     max_body_size: int = base.ARCHIVE_MAX_BODY_SIZE
+    requisites: bool = base.ARCHIVE_REQUISITES
+    requisites_max: int = base.ARCHIVE_REQUISITES_MAX
+    requisites_max_bytes: int = base.ARCHIVE_REQUISITES_MAX_BYTES
     download_delay: float = base.ARCHIVE_DOWNLOAD_DELAY
     concurrency_per_host: int = base.ARCHIVE_CONCURRENCY_PER_HOST
     timeout: float = base.ARCHIVE_TIMEOUT
@@ -60,6 +63,9 @@ _FIELDS = {
     "ARCHIVE_WARC_PREFIX": "warc_prefix",
     "ARCHIVE_WARC_MAX_SIZE": "warc_max_size",
     "ARCHIVE_MAX_BODY_SIZE": "max_body_size",
+    "ARCHIVE_REQUISITES": "requisites",
+    "ARCHIVE_REQUISITES_MAX": "requisites_max",
+    "ARCHIVE_REQUISITES_MAX_BYTES": "requisites_max_bytes",
     "ARCHIVE_DOWNLOAD_DELAY": "download_delay",
     "ARCHIVE_CONCURRENCY_PER_HOST": "concurrency_per_host",
     "ARCHIVE_TIMEOUT": "timeout",

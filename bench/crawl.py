@@ -72,6 +72,9 @@ def main() -> None:
             "ARCHIVE_ALLOW_PRIVATE": "1",
             "ARCHIVE_DOWNLOAD_DELAY": "0",
             "ARCHIVE_CONCURRENCY_PER_HOST": "8",
+            # The peer is `wget --warc-file` without --page-requisites; and the real pages'
+            # requisites are on the internet, not on the local site.
+            "ARCHIVE_REQUISITES": "0",
         }
         archive = str(Path(sys.executable).parent / "archive")
         fast = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING"]

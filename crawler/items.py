@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from archive.capture.schema import Hop
+from archive.capture.schema import Hop, Requisite
 
 
 @dataclass
@@ -26,6 +26,10 @@ class FetchItem:
     body: bytes | None = None
     error_class: str | None = None
     error_message: str | None = None
+    #: What the page loads, each with its outcome; why and how many were left out.
+    requisites: list[Requisite] = field(default_factory=list)
+    requisites_cut: str | None = None
+    requisites_left_out: int | None = None
 
     @property
     def final_hop(self) -> Hop | None:

@@ -145,6 +145,9 @@ def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> F
         error_class=item.error_class,
         error_message=item.error_message,
         duration_ms=item.duration_ms,
+        requisites=list(item.requisites),
+        requisites_cut=item.requisites_cut,
+        requisites_left_out=item.requisites_left_out,
     )
     final = item.final_hop
     if final is not None:

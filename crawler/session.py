@@ -18,12 +18,12 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request
 from sqlalchemy import select
 
-from archive.capture.record import FetchOutcome, record_capture
+from archive.capture.record import FetchOutcome, record_capture, url_hash
 from archive.config import Config, load_config
 from archive.store.db import Store
 from archive.store.jobs import start_job
 from archive.store.locks import crawl_lock
-from archive.store.models import Capture, Job
+from archive.store.models import Capture, CaptureRequisite, Job
 from archive.warc import RevisitTarget, WarcWriter, repair_open_files
 from archive.warc.records import software
 
@@ -165,10 +165,33 @@ class ArchiveSession:
             if last is not None and last.is_revisit and last.revisit_of:
                 last = s.get(Capture, last.revisit_of)
             if last is None or last.is_revisit or not last.warc_date:
-                return None
+                return self._requisite_target(s, url)
             return RevisitTarget(
                 last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
             )
+
+    def _requisite_target(self, s: Any, url: str) -> RevisitTarget | None:
+        """The latest full response of ``url`` fetched as a page requisite (a stylesheet
+        shared by a site's pages is a revisit in every later crawl while unchanged)."""
+        last = s.scalar(
+            select(CaptureRequisite)
+            .where(
+                CaptureRequisite.final_url_hash == url_hash(url),
+                CaptureRequisite.final_url == url,
+                CaptureRequisite.is_revisit.is_(False),
+                CaptureRequisite.status.between(200, 299),
+                CaptureRequisite.payload_digest.is_not(None),
+                CaptureRequisite.warc_record_id.is_not(None),
+                CaptureRequisite.warc_date.is_not(None),
+            )
+            .order_by(CaptureRequisite.id.desc())
+            .limit(1)
+        )
+        if last is None:
+            return None
+        return RevisitTarget(
+            last.warc_record_id or "", url, last.warc_date or "", last.payload_digest or ""
+        )
 
     def capture_for_record(self, record_id: str) -> str | None:
         with self.store.session() as s:

@@ -28,6 +28,14 @@ ARCHIVE_TIMEOUT = 60.0
 #: Bodies above this are cut and archived with ``WARC-Truncated: length``.
 ARCHIVE_MAX_BODY_SIZE = 50 * 1024 * 1024
 
+# --- page requisites --------------------------------------------------------
+#: Fetch what each archived page loads (stylesheets, images, fonts, scripts, frames...).
+ARCHIVE_REQUISITES = True
+#: At most this many requisites per page; the rest are left out (and the cut recorded).
+ARCHIVE_REQUISITES_MAX = 200
+#: No further requisites of a page once those fetched for it reach this many bytes.
+ARCHIVE_REQUISITES_MAX_BYTES = 100 * 1024 * 1024
+
 # --- WARC files -----------------------------------------------------------
 ARCHIVE_WARC_PREFIX = "archive"
 #: A WARC file is closed and a new one started once it passes this size.

@@ -8,6 +8,7 @@ row never points at bytes that are not on disk (docs/design.md §1).
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.capture.preview import FULL_TEXT_MAX, PREVIEW_MAX, Preview, clip, text_hash
-from archive.capture.schema import PREVIEW_FIELDS, CaptureRecord, Hop, PreviewRecord
+from archive.capture.schema import PREVIEW_FIELDS, CaptureRecord, Hop, PreviewRecord, Requisite
 from archive.registry import ids
 from archive.rot.linkstate import Check, apply_check, refresh_interval
-from archive.store.models import Capture, Resource
+from archive.store.models import Capture, CaptureRequisite, Resource
 
 
 @dataclass
@@ -49,6 +50,10 @@ class FetchOutcome:
     duration_ms: int | None = None
     preview: Preview | None = None
     job_id: int | None = None
+    #: what the page loads, each with its outcome
+    requisites: list[Requisite] = field(default_factory=list)
+    requisites_cut: str | None = None
+    requisites_left_out: int | None = None
 
     def answered_by(self, final: Hop) -> None:
         """Take the payload and locator of the exchange that answered."""
@@ -93,6 +98,9 @@ def outcome_record(
         duration_ms=outcome.duration_ms,
         fetch_method="scrapy",
         preview=preview,
+        requisites=list(outcome.requisites),
+        requisites_cut=outcome.requisites_cut,
+        requisites_left_out=outcome.requisites_left_out,
     )
 
 
@@ -128,8 +136,9 @@ def previous_text_capture(session: Session, resource_id: str, before: datetime) 
 
 def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
     """Insert the capture row with its preview and change flag (link state untouched)."""
-    columns = {k: v for k, v in vars(outcome).items() if k not in ("preview", "hops")}
+    columns = {k: v for k, v in vars(outcome).items() if k not in ("preview", "hops", "requisites")}
     capture = Capture(**columns, redirect_chain=[hop.to_json() for hop in outcome.hops])
+    capture.requisites = [requisite_row(n, r) for n, r in enumerate(outcome.requisites)]
     preview = outcome.preview
     if preview is not None and preview.full_text:
         text = clip(preview.full_text, FULL_TEXT_MAX)
@@ -150,6 +159,33 @@ def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
     session.add(capture)
     session.flush()  # a later capture's text_changed compares with this one
     return capture
+
+
+def url_hash(url: str) -> str:
+    """What ``capture_requisites.final_url_hash`` holds for ``url``."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def requisite_row(position: int, requisite: Requisite) -> CaptureRequisite:
+    """The row of one requisite of a capture; its record is its final exchange's."""
+    final = requisite.final_hop
+    return CaptureRequisite(
+        position=position,
+        url=requisite.url,
+        kind=requisite.kind,
+        found_in=requisite.found_in,
+        final_url=final.url if final else None,
+        final_url_hash=url_hash(final.url) if final else None,
+        status=requisite.status,
+        content_type=requisite.content_type,
+        error_class=requisite.error_class,
+        error_message=requisite.error_message,
+        hops=[hop.to_json() for hop in requisite.hops],
+        warc_record_id=final.record_id if final else None,
+        warc_date=final.warc_date if final else None,
+        payload_digest=final.payload_digest if final else None,
+        is_revisit=bool(final and final.revisit_of_record),
+    )
 
 
 def record_capture(

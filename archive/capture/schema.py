@@ -134,6 +134,53 @@ class Hop:
 _HOP_KINDS = _kinds(Hop)
 
 
+@dataclass(frozen=True)
+class Requisite:
+    """One thing a captured page loads (a stylesheet, an image, a font, a frame...) and
+    how its fetch went: its exchanges (redirect hops, retries), like a capture's, or the
+    class of its failure. Not a resource: no link state, no preview."""
+
+    url: str
+    kind: str
+    #: the stylesheet or frame it was found in; None when found in the page itself
+    found_in: str | None = None
+    status: int | None = None
+    content_type: str | None = None
+    error_class: str | None = None
+    error_message: str | None = None
+    hops: tuple[Hop, ...] = ()
+
+    @property
+    def archived(self) -> bool:
+        """Whether an answer other than an error is in the WARC (a 2xx or 3xx)."""
+        return self.status is not None and self.status < 400 and bool(self.hops)
+
+    @property
+    def final_hop(self) -> Hop | None:
+        return self.hops[-1] if self.hops and self.status is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {name: getattr(self, name) for name in _REQUISITE_SCALARS}
+        out["hops"] = [hop.to_json() for hop in self.hops]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> Requisite | None:
+        """The requisite ``data`` describes; None unless it names a URL and a kind."""
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) for k in ("url", "kind")
+        ):
+            return None
+        hops = data.get("hops")
+        return cls(
+            hops=tuple(h for h in map(Hop.from_json, hops) if h) if isinstance(hops, list) else (),
+            **{name: _typed(data, name, kind) for name, kind in _REQUISITE_SCALARS.items()},
+        )
+
+
+_REQUISITE_SCALARS = {k: v for k, v in _kinds(Requisite).items() if k != "hops"}
+
+
 @dataclass
 class CaptureRecord:
     """Everything a capture's metadata record says: the capture row but for the whole
@@ -163,6 +210,12 @@ class CaptureRecord:
     duration_ms: int | None = None
     fetch_method: str | None = None
     preview: PreviewRecord | None = None
+    #: what the page loads, each with its outcome (empty when none were looked for)
+    requisites: list[Requisite] = field(default_factory=list)
+    #: why the page's requisites were cut short ("count" or "bytes"), and how many
+    #: were left out
+    requisites_cut: str | None = None
+    requisites_left_out: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         # The metadata record's JSON is written with sorted keys: the order here is free.
@@ -172,6 +225,13 @@ class CaptureRecord:
         out["hops"] = [hop.to_json() for hop in self.hops]
         if self.preview is not None:
             out["preview"] = self.preview.to_json()
+        # Only when there is something to say: records of pages without requisites keep
+        # the keys they always had.
+        if self.requisites:
+            out["requisites"] = [r.to_json() for r in self.requisites]
+        if self.requisites_cut is not None:
+            out["requisites_cut"] = self.requisites_cut
+            out["requisites_left_out"] = self.requisites_left_out
         return out
 
     @classmethod
@@ -186,6 +246,7 @@ class CaptureRecord:
             return None
         chain = data.get("redirect_chain")
         hops = data.get("hops")
+        requisites = data.get("requisites")
         return cls(
             capture_id=data["capture_id"],
             resource_id=data["resource_id"],
@@ -194,6 +255,13 @@ class CaptureRecord:
             hop_urls=[u for u in chain if isinstance(u, str)] if isinstance(chain, list) else [],
             hops=[h for h in map(Hop.from_json, hops) if h] if isinstance(hops, list) else [],
             preview=PreviewRecord.from_json(data.get("preview")),
+            requisites=(
+                [r for r in map(Requisite.from_json, requisites) if r]
+                if isinstance(requisites, list)
+                else []
+            ),
+            requisites_cut=_typed(data, "requisites_cut", str),
+            requisites_left_out=_typed(data, "requisites_left_out", int),
             **{
                 name: _typed(data, name, kind, False if kind is bool else None)
                 for name, kind in _SCALARS.items()
@@ -203,9 +271,10 @@ class CaptureRecord:
 
 
 _REQUIRED = ("capture_id", "resource_id", "requested_url", "fetched_at")
+#: CaptureRecord's fields that to_json and from_json write and read one by one
+_STRUCTURED = (
+    *("fetched_at", "hop_urls", "hops", "preview"),
+    *("requisites", "requisites_cut", "requisites_left_out"),
+)
 #: CaptureRecord's fields written as they are, with the type a reader accepts
-_SCALARS = {
-    name: kind
-    for name, kind in _kinds(CaptureRecord).items()
-    if name not in ("fetched_at", "hop_urls", "hops", "preview")
-}
+_SCALARS = {name: kind for name, kind in _kinds(CaptureRecord).items() if name not in _STRUCTURED}

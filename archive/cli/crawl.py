@@ -36,6 +36,11 @@ if TYPE_CHECKING:  # the command imports it only when it runs
     "--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo)."
 )
 @click.option(
+    "--no-requisites",
+    is_flag=True,
+    help="Fetch only the pages, not what they load (stylesheets, images, fonts...).",
+)
+@click.option(
     "--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR: pause/resume state."
 )
 @click.option("--wait", is_flag=True, help="If another crawl runs, wait for it instead of exiting.")
@@ -58,6 +63,7 @@ def crawl(
     host: str | None,
     allow_private: bool,
     ignore_robots: bool,
+    no_requisites: bool,
     jobdir: str | None,
     wait: bool,
     sets: tuple[str, ...],
@@ -73,6 +79,8 @@ def crawl(
     from archive.store.locks import Busy, crawl_lock
 
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
+    if no_requisites:
+        config = config.with_(requisites=False)
     args = {
         "source": source,
         "ids": ids,

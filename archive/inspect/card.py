@@ -77,10 +77,58 @@ def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> st
     out.append(f"Next check: {due}")
     out.append(f"Captures: {len(captures)}")
     out.extend(capture_line(c) for c in captures[-limit:][::-1])
+    shown = requisites_of(res, captures)
+    if shown is not None:
+        out.append(requisites_line(shown))
     if captures:
         out += ["", preview_section(good_capture(res, captures), captures[-1])]
     out += ["", footer(res)]
     return "\n".join(out)
+
+
+def requisites_of(res: Resource, captures: list[Capture]) -> Capture | None:
+    """The capture whose requisites the card lists: the one its preview (and replay)
+    comes from, else the latest; None when that one fetched none (or none were asked)."""
+    shown = good_capture(res, captures) or (captures[-1] if captures else None)
+    if shown is None or not (shown.requisites or shown.requisites_cut):
+        return None
+    return shown
+
+
+def requisites_line(c: Capture) -> str:
+    """``Requisites: 12 archived, 1 failed`` (and the cut, when a cap stopped them)."""
+    archived = sum(r.status is not None and r.status < 400 for r in c.requisites)
+    line = f"Requisites: {archived:,} archived, {len(c.requisites) - archived:,} failed"
+    if c.requisites_cut:
+        left = c.requisites_left_out or 0
+        line += f" ({left:,} more left out by the per-page {c.requisites_cut} cap)"
+    return line
+
+
+def requisites_json(c: Capture) -> dict[str, Any]:
+    """The capture's requisites as ``show --json`` lists them."""
+    return {
+        "capture_id": c.capture_id,
+        "archived": sum(r.status is not None and r.status < 400 for r in c.requisites),
+        "failed": sum(r.status is None or r.status >= 400 for r in c.requisites),
+        "cut": c.requisites_cut,
+        "left_out": c.requisites_left_out,
+        "items": [
+            {
+                "url": r.url,
+                "kind": r.kind,
+                "found_in": r.found_in,
+                "final_url": r.final_url,
+                "status": r.status,
+                "content_type": r.content_type,
+                "error_class": r.error_class,
+                "error_message": r.error_message,
+                "is_revisit": r.is_revisit,
+                "warc_record_id": r.warc_record_id,
+            }
+            for r in c.requisites
+        ],
+    }
 
 
 def good_capture(res: Resource, captures: list[Capture]) -> Capture | None:
@@ -173,8 +221,10 @@ def card_json(res: Resource, captures: list[Capture]) -> dict[str, Any]:
             "truncated": len(head) < len(text),
             "content_length": good.content_length,
         }
+    shown = requisites_of(res, captures)
     return resource_json(res) | {
         "preview": preview,
         "captures": [history_json(c) for c in captures],
+        "requisites": requisites_json(shown) if shown is not None else None,
         "meta": res.meta,
     }

@@ -149,6 +149,9 @@ def _rebuilt(scan: WarcScan, meta: Found, record: CaptureRecord, claimed: set[st
         error_message=record.error_message,
         duration_ms=record.duration_ms,
         warc_record_id=meta.refers_to,
+        requisites=list(record.requisites),
+        requisites_cut=record.requisites_cut,
+        requisites_left_out=record.requisites_left_out,
     )
     payload_record = final
     if final is not None:

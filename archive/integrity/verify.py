@@ -19,7 +19,7 @@ from sqlalchemy import select
 from archive.capture.schema import Hop
 from archive.integrity.scan import FileReport, WarcScan, scan_file
 from archive.store.db import Store
-from archive.store.models import Capture
+from archive.store.models import Capture, CaptureRequisite
 from archive.warc import Locator, verify_locator
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX, directory_lock, lock_open_file
 from archive.warc.reader import Damage
@@ -284,8 +284,12 @@ def verify(store: Store, progress: Progress | None = None) -> VerifyReport:
                 Capture.redirect_chain,
             ).order_by(Capture.warc_file, Capture.warc_offset)
         ).all()
+        requisite_hops = session.scalars(select(CaptureRequisite.hops)).all()
     report.captures = len(rows)
     captures, referenced = _check_rows(directory, rows, contents, report, live, progress)
+    # A page's requisites are its capture's too: their exchanges are no orphans.
+    for hops in requisite_hops:
+        referenced.update(h.record_id for h in map(Hop.from_json, hops or []) if h and h.record_id)
     _orphans(contents, captures, referenced, report, {p.name for p in finished})
     return report
 

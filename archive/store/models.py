@@ -160,8 +160,14 @@ class Capture(Base):
     extractor: Mapped[str | None] = mapped_column(String(64))
     text_changed: Mapped[bool | None] = mapped_column(Boolean)
     change_size: Mapped[int | None] = mapped_column(Integer)
+    #: Why the page's requisites were cut short ("count", "bytes"), and how many were left.
+    requisites_cut: Mapped[str | None] = mapped_column(String(16))
+    requisites_left_out: Mapped[int | None] = mapped_column(Integer)
 
     resource: Mapped[Resource] = relationship(back_populates="captures")
+    requisites: Mapped[list[CaptureRequisite]] = relationship(
+        order_by="CaptureRequisite.position", cascade="all, delete-orphan"
+    )
 
     @property
     def locator(self) -> Locator | None:
@@ -170,6 +176,36 @@ class Capture(Base):
         if not self.warc_file or self.warc_offset is None or self.warc_length is None:
             return None
         return Locator(self.warc_file, self.warc_offset, self.warc_length)
+
+
+class CaptureRequisite(Base):
+    """One thing a capture's page loads and how its fetch went (not a resource: no link
+    state, no preview). A requisite shared by many pages is fetched once per crawl and
+    named by each page's capture; its records are those of its final exchange."""
+
+    __tablename__ = "capture_requisites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("captures.capture_id"), index=True)
+    #: The order in which the page's requisites were found.
+    position: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    found_in: Mapped[str | None] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    #: sha256 of the final URL: later crawls look up the record an identical payload
+    #: repeats by it (an index on the URL itself would refuse long ones on PostgreSQL).
+    final_url_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    #: Each exchange, as in ``captures.redirect_chain``.
+    hops: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warc_record_id: Mapped[str | None] = mapped_column(String(64))
+    warc_date: Mapped[str | None] = mapped_column(String(40))
+    payload_digest: Mapped[str | None] = mapped_column(String(80))
+    is_revisit: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LinkEvent(Base):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from archive.store.models import Resource
 from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
+from crawler.requisites import Requisites
 from crawler.session import ArchiveSession, archive_session
 
 
@@ -56,6 +59,19 @@ class ResourcesSpider(scrapy.Spider):
     @property
     def session(self) -> ArchiveSession:
         return archive_session(self.crawler)
+
+    @cached_property
+    def requisites(self) -> Requisites:
+        """What the crawl's pages load (``ARCHIVE_REQUISITES``, on by default)."""
+        settings = self.settings
+        self.crawler.signals.connect(self._idle, signal=signals.spider_idle)
+        return Requisites(
+            settings.getbool("ARCHIVE_REQUISITES", True),
+            settings.getint("ARCHIVE_REQUISITES_MAX", 200),
+            settings.getint("ARCHIVE_REQUISITES_MAX_BYTES", 100 * 1024 * 1024),
+            callback=self.requisite_fetched,
+            errback=self.requisite_failed,
+        )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         try:
@@ -118,8 +134,26 @@ class ResourcesSpider(scrapy.Spider):
                 everything=self.everything,
             )
 
-    def parse(self, response: Response) -> Iterator[FetchItem]:
-        yield self._item(response.request, response=response)
+    def parse(self, response: Response) -> Iterator[FetchItem | scrapy.Request]:
+        # The item comes out once what the page loads is fetched (crawler/requisites.py).
+        yield from self.requisites.page(self._item(response.request, response=response), response)
+
+    def _idle(self) -> None:
+        # Nothing is left to fetch: a page still waiting would never be recorded.
+        waiting = self.requisites.pages
+        if waiting:
+            self.session.fail(f"{len(waiting)} pages never got all their requisites")
+            waiting.clear()
+
+    def requisite_fetched(self, response: Response) -> Iterator[FetchItem | scrapy.Request]:
+        yield from self.requisites.done(response.request, response=response)
+
+    def requisite_failed(self, failure: Failure) -> Iterator[FetchItem | scrapy.Request]:
+        request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, HttpError):
+            yield from self.requisites.done(request, response=failure.value.response)
+            return
+        yield from self.requisites.done(request, error=classify(failure))
 
     def failed(self, failure: Failure) -> Iterator[FetchItem]:
         request = failure.request  # type: ignore[attr-defined]
