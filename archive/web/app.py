@@ -41,6 +41,9 @@ from archive.web import downloads, listing, queries, records
 from archive.web.hosts import HostCheck, hostname_of, origin
 from archive.web.replay import memento_path
 
+#: What reading a capture's payload may raise when its record is unavailable or damaged.
+UNREADABLE: tuple[type[Exception], ...] = (records.RecordUnavailable, *READ_ERRORS)
+
 log = logging.getLogger(__name__)
 
 Environ = dict[str, Any]
@@ -310,7 +313,7 @@ class Viewer:
                 return [exc.stored], payload.coding
         except NoPayload as exc:
             raise UnknownId(f"capture {c.capture_id} has no archived payload") from exc
-        except (records.RecordUnavailable, *READ_ERRORS) as exc:
+        except UNREADABLE as exc:
             raise UnknownId(f"the payload of {c.capture_id} cannot be read: {exc}") from exc
 
     def on_diff(self, request: Request, a: str, b: str) -> Response:

@@ -94,7 +94,8 @@ class ResourceFilter:
         return self.query_args(sort=column, order=order, page=1)
 
     def without(self, name: str) -> ResourceFilter:
-        return replace(self, **{name: ""})
+        cleared: dict[str, Any] = {name: ""}
+        return replace(self, **cleared)
 
 
 @dataclass
@@ -198,7 +199,7 @@ def good_titles(session: Session, resource_ids: list[str]) -> dict[str, str]:
         .join(Capture, Capture.capture_id == Resource.last_ok_capture_id)
         .where(Resource.resource_id.in_(resource_ids), Capture.page_title.is_not(None))
     )
-    return {rid: title for rid, title in rows}
+    return {rid: title for rid, title in rows if title is not None}
 
 
 def list_resources(
