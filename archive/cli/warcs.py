@@ -194,7 +194,7 @@ def _refuse_binary(capture: Capture, first: bytes) -> None:
 @contextlib.contextmanager
 def _opened(output: Path | None) -> Iterator[BinaryIO]:
     if output is None:
-        out = click.get_binary_stream("stdout")
+        out = sys.stdout.buffer
         yield out
         out.flush()
         return
