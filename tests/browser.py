@@ -64,9 +64,13 @@ def _free_port() -> int:
 class Browser:
     """One chromedriver process and one browser session, for one test."""
 
-    def __init__(self, workdir: Path, startup_timeout: float = 30) -> None:
+    def __init__(
+        self, workdir: Path, startup_timeout: float = 30, args: tuple[str, ...] = ()
+    ) -> None:
+        """``args``: more Chromium switches, after (and so overriding) ``CHROMIUM_ARGS``."""
         self.workdir = Path(workdir)
         self.startup_timeout = startup_timeout
+        self.args = args
         self.port = 0
         self.session = ""
         self._driver: subprocess.Popen[bytes] | None = None
@@ -96,7 +100,7 @@ class Browser:
             time.sleep(0.1)
         options = {
             "binary": CHROMIUM,
-            "args": [*CHROMIUM_ARGS, f"--user-data-dir={self.workdir / 'profile'}"],
+            "args": [*CHROMIUM_ARGS, *self.args, f"--user-data-dir={self.workdir / 'profile'}"],
         }
         caps = {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}
         self.session = self._call("POST", "/session", {"capabilities": caps})["sessionId"]
