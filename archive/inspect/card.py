@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from archive.inspect.history import outcome
 from archive.store.models import DEFAULT_TYPE, Capture, Resource
 
 PREVIEW_CHARS = 3000
@@ -33,7 +34,7 @@ def preview_block(capture: Capture) -> str:
     text = capture.full_text or ""
     size = len(text.encode("utf-8")) if text else (capture.payload_length or 0)
     lines = [
-        f"Cached Content Preview · {outcome_of(capture)} · "
+        f"Cached Content Preview · {outcome(capture)} · "
         f"Fetched {fetched_on(capture.fetched_at)} · {kb(size)}"
     ]
     if text:
@@ -143,7 +144,7 @@ def preview_section(good: Capture | None, latest: Capture) -> str:
     if good is None:
         return (
             "Cached Content Preview · no good capture archived yet "
-            f"(latest check {fetched_on(latest.fetched_at)}: {outcome_of(latest)})"
+            f"(latest check {fetched_on(latest.fetched_at)}: {outcome(latest)})"
         )
     block = preview_block(good)
     if latest.capture_id == good.capture_id:
@@ -151,13 +152,9 @@ def preview_section(good: Capture | None, latest: Capture) -> str:
     head, _, rest = block.partition("\n")
     note = (
         f"(the last good capture; the latest check, {fetched_on(latest.fetched_at)}, "
-        f"got {outcome_of(latest)})"
+        f"got {outcome(latest)})"
     )
     return "\n".join([head, note, rest])
-
-
-def outcome_of(c: Capture) -> str:
-    return f"HTTP {c.http_status}" if c.http_status else c.error_class or "error"
 
 
 def _extracted_title(res: Resource, captures: list[Capture]) -> str | None:
