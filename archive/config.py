@@ -28,6 +28,12 @@ class Config:
     requisites: bool = base.ARCHIVE_REQUISITES
     requisites_max: int = base.ARCHIVE_REQUISITES_MAX
     requisites_max_bytes: int = base.ARCHIVE_REQUISITES_MAX_BYTES
+    extract_workers: int = base.ARCHIVE_EXTRACT_WORKERS
+    extract_memory: int = base.ARCHIVE_EXTRACT_MEMORY
+    extract_timeout: float = base.ARCHIVE_EXTRACT_TIMEOUT
+    extract_max_input: int = base.ARCHIVE_EXTRACT_MAX_INPUT
+    extract_max_pdf_pages: int = base.ARCHIVE_EXTRACT_MAX_PDF_PAGES
+    defer_previews: bool = base.ARCHIVE_DEFER_PREVIEWS
     download_delay: float = base.ARCHIVE_DOWNLOAD_DELAY
     concurrency_per_host: int = base.ARCHIVE_CONCURRENCY_PER_HOST
     timeout: float = base.ARCHIVE_TIMEOUT
@@ -66,6 +72,12 @@ _FIELDS = {
     "ARCHIVE_REQUISITES": "requisites",
     "ARCHIVE_REQUISITES_MAX": "requisites_max",
     "ARCHIVE_REQUISITES_MAX_BYTES": "requisites_max_bytes",
+    "ARCHIVE_EXTRACT_WORKERS": "extract_workers",
+    "ARCHIVE_EXTRACT_MEMORY": "extract_memory",
+    "ARCHIVE_EXTRACT_TIMEOUT": "extract_timeout",
+    "ARCHIVE_EXTRACT_MAX_INPUT": "extract_max_input",
+    "ARCHIVE_EXTRACT_MAX_PDF_PAGES": "extract_max_pdf_pages",
+    "ARCHIVE_DEFER_PREVIEWS": "defer_previews",
     "ARCHIVE_DOWNLOAD_DELAY": "download_delay",
     "ARCHIVE_CONCURRENCY_PER_HOST": "concurrency_per_host",
     "ARCHIVE_TIMEOUT": "timeout",

@@ -214,7 +214,7 @@ class WarcCaptureMiddleware:
         if self.max_body and total > self.max_body:
             raise StopDownload(fail=False)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         self._received.pop(id(request), None)
         body = response.body
         truncated = None
@@ -224,8 +224,6 @@ class WarcCaptureMiddleware:
         if ip and not self.allow_private and not is_public(ip):
             raise PrivateAddressRefused(f"{request.url} connected to non-public address {ip}")
         session = self.session
-        status = response.status
-        target = session.revisit_target(request.url) if 200 <= status < 300 else None
         # The records are dated when the request was sent (the handler's reading), as the
         # capture's fetched_at is, not when the answer came in.
         exchange = session.exchanges.get(request)
@@ -233,39 +231,56 @@ class WarcCaptureMiddleware:
         # The heads as they crossed the wire when our handler fetched it; the parsed
         # headers otherwise (another download handler), which re-case and regroup them.
         wire = wire_heads(response)
-        result = session.writer.write_exchange(
-            url=request.url,
-            method=request.method,
-            request_headers=_header_pairs(request.headers),
-            request_body=request.body,
-            protocol=response.protocol or "HTTP/1.1",
-            status=status,
-            response_headers=_header_pairs(response.headers),
-            response_body=body,
-            ip_address=ip,
-            date=date,
-            truncated=truncated,
-            revisit_of=target,
-            request_head=wire.request if wire else None,
-            response_head=wire.response if wire else None,
-        )
-        hop = Hop(
-            url=request.url,
-            status=status,
-            location=(response.headers.get(b"Location") or b"").decode("latin-1") or None,
-            record_id=result.response.record_id,
-            warc_date=result.response.warc_date,
-            warc_file=result.response.locator.filename,
-            offset=result.response.locator.offset,
-            length=result.response.locator.length,
-            payload_digest=result.payload_digest,
-            payload_length=len(body),
-            revisit_of_record=target.record_id if result.revisit and target else None,
-            truncated=bool(truncated),
+        exchange_fields = {
+            "url": request.url,
+            "method": request.method,
+            "request_headers": _header_pairs(request.headers),
+            "request_body": request.body,
+            "protocol": response.protocol or "HTTP/1.1",
+            "status": response.status,
+            "response_headers": _header_pairs(response.headers),
+            "response_body": body,
+            "ip_address": ip,
+            "date": date,
+            "truncated": truncated,
+            "request_head": wire.request if wire else None,
+            "response_head": wire.response if wire else None,
+        }
+        hop = await maybe_deferred_to_future(
+            session.in_writer(_write_exchange, session, exchange_fields)
         )
         request.meta.setdefault(HOPS, []).append(hop)
         # Downstream (decompression, extraction) sees exactly the bytes the WARC holds.
         return response.replace(body=body) if truncated else response
+
+
+def _write_exchange(session: ArchiveSession, fields: dict[str, Any]) -> Hop:
+    """Write one exchange, a revisit if its payload repeats the last capture of its URL
+    (on the writer thread: the lookup, the digest and the compression are its work)."""
+    url, status, body = fields["url"], fields["status"], fields["response_body"]
+    target = session.revisit_target(url) if 200 <= status < 300 else None
+    result = session.writer.write_exchange(**fields, revisit_of=target)
+    written = result.response
+    return Hop(
+        url=url,
+        status=status,
+        location=_location(fields["response_headers"]),
+        record_id=written.record_id,
+        warc_date=written.warc_date,
+        warc_file=written.locator.filename,
+        offset=written.locator.offset,
+        length=written.locator.length,
+        payload_digest=result.payload_digest,
+        payload_length=len(body),
+        revisit_of_record=target.record_id if result.revisit and target else None,
+        truncated=bool(fields["truncated"]),
+    )
+
+
+def _location(headers: list[tuple[str, str]]) -> str | None:
+    """The last Location header's value, as Scrapy's ``Headers.get`` reads it."""
+    values = [value for name, value in headers if name.lower() == "location"]
+    return values[-1] or None if values else None
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):

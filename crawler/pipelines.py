@@ -3,111 +3,154 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import CancelledError, Future
 from dataclasses import replace
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThreadPool
-from twisted.python.threadpool import ThreadPool
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twisted.internet.defer import Deferred
 
-from archive.capture.preview import Preview, extract_preview, repeated_preview
-from archive.capture.record import FetchOutcome, outcome_record
+from archive.capture.pool import Bounds, PreviewPool
+from archive.capture.preview import Preview, repeated_preview
+from archive.capture.record import FetchOutcome, new_capture_id, outcome_record
 from archive.capture.schema import PreviewRecord
+from archive.store.models import Capture, Resource
 from crawler.items import FetchItem
 from crawler.session import ArchiveSession, archive_session
 
 logger = logging.getLogger(__name__)
 
+#: crawler stats key: pages whose preview is being extracted
+PENDING = "archive/previews_pending"
 
-def preview_of(item: FetchItem) -> Preview | None:
-    """The item's preview; None when there is no body or it cannot be read (a page we cannot
-    read is data, not a failed run: the capture is kept)."""
-    if item.body is None:
-        return None
-    try:
-        return extract_preview(item.body, item.content_type, item.final_url)
-    except Exception:
-        logger.warning("preview extraction failed for %s", item.final_url, exc_info=True)
-        return None
+
+class _Unknown(Exception):
+    """An unchanged page whose earlier preview cannot be reused: it is extracted again."""
 
 
 class RecordPipeline:
     """Turns a fetch into a capture: the WARC describes it first, the store records it after.
 
-    The metadata record (resource id, stable id, capture id, the preview) makes
-    the WARC self-describing, so ``archive reindex`` can rebuild the row from it;
-    the row is committed only after the records are on disk.
+    The preview is extracted in worker processes (``archive.capture.pool``), so the
+    reactor keeps downloading meanwhile and every core extracts. The metadata record
+    (resource id, stable id, capture id, the preview) makes the WARC self-describing, so
+    ``archive reindex`` can rebuild the row from it; it is written, and the row committed
+    after it in one transaction, on the session's writer thread. With
+    ``ARCHIVE_DEFER_PREVIEWS`` (or a stop while pages wait for theirs) a capture is
+    recorded without its preview, which ``archive extract --pending`` makes later.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        # Extraction is CPU work (a 200-page PDF takes seconds): it runs on its own thread so
-        # that the reactor keeps downloading meanwhile. One thread: items keep their order,
-        # and lxml parsers are not shared between threads.
-        self.extractor = ThreadPool(minthreads=1, maxthreads=1, name="preview-extraction")
+        self.previews: PreviewPool | None = None
+        self.pending = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
         return cls(crawler)
 
     def open_spider(self, spider: Any = None) -> None:
-        self.extractor.start()
+        config = archive_session(self.crawler).config
+        if not config.defer_previews:
+            self.previews = PreviewPool(Bounds.of(config))
 
     def close_spider(self, spider: Any = None) -> None:
-        self.extractor.stop()
+        self.stop_previews()
+
+    def stop_previews(self) -> None:
+        """Stop extracting at once: pages still waiting are recorded without a preview."""
+        previews, self.previews = self.previews, None
+        if previews is not None:
+            previews.close(wait=False)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchItem):
             return item
-        from twisted.internet import reactor
-
         session = archive_session(self.crawler)
         final = item.final_hop
-        # the capture an identical payload repeats, looked up once for the preview and the row
-        revisit_of = (
-            session.capture_for_record(final.revisit_of_record)
-            if final and final.revisit_of_record
-            else None
-        )
-        preview = None
-        if revisit_of and item.body is not None:  # an unchanged page: its preview is known
-            with session.store.session() as s:
-                preview = repeated_preview(s, revisit_of, item.content_type)
-        if preview is None:
-            preview = await maybe_deferred_to_future(
-                deferToThreadPool(reactor, self.extractor, preview_of, item)
-            )
-        return self.record(session, item, preview, revisit_of)
-
-    def record(
-        self,
-        session: ArchiveSession,
-        item: FetchItem,
-        preview: Preview | None,
-        revisit_of: str | None,
-    ) -> FetchItem:
-        """Write the capture's metadata record, then its row (on the reactor thread)."""
+        unchanged = bool(final and final.revisit_of_record)  # its preview may be known
+        preview = None if unchanged else await self.extract(item)
         try:
-            session.record(self.outcome(session, item, preview, revisit_of))
+            try:
+                outcome = await self.record(session, item, preview, reuse=unchanged)
+            except _Unknown:
+                outcome = await self.record(session, item, await self.extract(item), reuse=False)
         except Exception as exc:
             session.fail(f"could not record {item.requested_url}: {exc!r}")
             raise
+        session.count(outcome)
         return item
 
-    def outcome(
+    async def extract(self, item: FetchItem) -> Preview | None:
+        """The item's preview from a worker; None when it has no body or extraction stopped."""
+        previews = self.previews
+        if item.body is None or previews is None:
+            return None
+        future = previews.submit(item.body, item.content_type, item.final_url)
+        self._pending(+1)
+        try:
+            await maybe_deferred_to_future(_when_done(future))
+        finally:
+            self._pending(-1)
+        try:
+            return previews.outcome(future, item.final_url)
+        except CancelledError:
+            return None
+
+    def _pending(self, change: int) -> None:
+        self.pending += change
+        if self.crawler.stats:
+            self.crawler.stats.set_value(PENDING, self.pending)
+
+    async def record(
+        self, session: ArchiveSession, item: FetchItem, preview: Preview | None, reuse: bool
+    ) -> FetchOutcome:
+        written = session.in_writer(self._record, session, item, preview, reuse)
+        outcome: FetchOutcome = await maybe_deferred_to_future(written)
+        return outcome
+
+    def _record(
+        self, session: ArchiveSession, item: FetchItem, preview: Preview | None, reuse: bool
+    ) -> FetchOutcome:
+        """The metadata record, then the row, in one transaction (on the writer thread)."""
+        final = item.final_hop
+        with session.store.session() as s:
+            revisit_of = (
+                s.scalar(
+                    select(Capture.capture_id).where(
+                        Capture.warc_record_id == final.revisit_of_record
+                    )
+                )
+                if final and final.revisit_of_record
+                else None
+            )
+            if reuse and revisit_of and item.body is not None:
+                preview = repeated_preview(s, revisit_of, item.content_type)
+                if preview is None and self.previews is not None:
+                    raise _Unknown
+            outcome = self.describe(s, session, item, preview, revisit_of)
+            session.record(s, outcome)
+        return outcome
+
+    def describe(
         self,
+        s: Session,
         session: ArchiveSession,
         item: FetchItem,
         preview: Preview | None,
         revisit_of: str | None,
     ) -> FetchOutcome:
         """The capture's outcome, once its metadata record is written and flushed."""
-        stable_id, capture_id = capture_ids(session, item)
+        resource = s.get(Resource, item.resource_id)
+        assert resource is not None
+        capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
         outcome = fetch_outcome(item, capture_id, revisit_of)
         outcome.preview = preview
-        recorded = None if preview is None else recorded_preview(session, outcome, preview)
-        record = outcome_record(outcome, stable_id, session.job_id, recorded)
+        recorded = None if preview is None else recorded_preview(s, outcome, preview)
+        record = outcome_record(outcome, resource.stable_id, session.job_id, recorded)
         final = item.final_hop
         session.writer.write_metadata(
             item.final_url or item.requested_url,
@@ -119,16 +162,13 @@ class RecordPipeline:
         return outcome
 
 
-def capture_ids(session: ArchiveSession, item: FetchItem) -> tuple[str, str]:
-    """The resource's stable id and a new capture id for this attempt."""
-    from archive.capture.record import new_capture_id
-    from archive.store.models import Resource
+def _when_done(future: Future[Any]) -> Deferred[None]:
+    """A Deferred that fires on the reactor thread when ``future`` is done."""
+    from twisted.internet import reactor
 
-    with session.store.session() as s:
-        resource = s.get(Resource, item.resource_id)
-        assert resource is not None
-        capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
-        return resource.stable_id, capture_id
+    done: Deferred[None] = Deferred()
+    future.add_done_callback(lambda _: reactor.callFromThread(done.callback, None))  # type: ignore[attr-defined]
+    return done
 
 
 def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> FetchOutcome:
@@ -158,18 +198,13 @@ def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> F
     return outcome
 
 
-def recorded_preview(
-    session: ArchiveSession, outcome: FetchOutcome, preview: Preview
-) -> PreviewRecord:
+def recorded_preview(s: Session, outcome: FetchOutcome, preview: Preview) -> PreviewRecord:
     """The preview for the metadata record. An unchanged revisit names the capture
     whose record already holds the same text instead of repeating it: the text can
     be extracted again from the payload that capture refers to."""
     recorded = preview.to_record()
     if outcome.is_revisit and outcome.revisit_of:
-        from archive.store.models import Capture
-
-        with session.store.session() as s:
-            original = s.get(Capture, outcome.revisit_of)
-            if original is not None and original.content_hash == recorded.content_hash:
-                return replace(recorded, full_text_preview=None, preview_of=original.capture_id)
+        original = s.get(Capture, outcome.revisit_of)
+        if original is not None and original.content_hash == recorded.content_hash:
+            return replace(recorded, full_text_preview=None, preview_of=original.capture_id)
     return recorded

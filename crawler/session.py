@@ -17,6 +17,10 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
 
 from archive.capture.record import FetchOutcome, record_capture, url_hash
 from archive.config import Config, load_config
@@ -92,6 +96,11 @@ class ArchiveSession:
                 "description": "Captures of cited sources",
             },
         )
+        # Every write to the WARC files and the store's record path runs on this one thread:
+        # the reactor thread then spends no time in zlib (which releases the GIL, so the
+        # compression uses the other core), and one thread keeps the records in order.
+        self._writes = ThreadPool(minthreads=1, maxthreads=1, name="warc-writer")
+        self._writes.start()
         self.counts: dict[str, int] = {}
         #: Failures of the run itself (not of the links it checked): any makes the job fail.
         self.failures: list[str] = []
@@ -118,6 +127,12 @@ class ArchiveSession:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def in_writer(self, fn: Any, *args: Any, **kwargs: Any) -> Deferred[Any]:
+        """Run ``fn`` on the writer thread, after every write handed to it before."""
+        from twisted.internet import reactor
+
+        return deferToThreadPool(reactor, self._writes, fn, *args, **kwargs)  # type: ignore[arg-type]
+
     def fetch_time(self, request: Request) -> tuple[datetime, int | None]:
         """The fetched_at and duration_ms of ``request``'s own exchange: when it was sent
         (crawl clock) and how long its answer took; for a request refused before it was
@@ -130,6 +145,7 @@ class ArchiveSession:
     # -- jobs ----------------------------------------------------------------------------
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        self._writes.stop()  # waits for the writes already handed to it
         self.writer.close()
         with self.store.session() as s:
             job = s.get(Job, self.job_id)
@@ -193,21 +209,20 @@ class ArchiveSession:
             last.warc_record_id or "", url, last.warc_date or "", last.payload_digest or ""
         )
 
-    def capture_for_record(self, record_id: str) -> str | None:
-        with self.store.session() as s:
-            return s.scalar(select(Capture.capture_id).where(Capture.warc_record_id == record_id))
-
-    def record(self, outcome: FetchOutcome) -> None:
-        """Commit the capture row; only called once its WARC records are flushed."""
+    def record(self, s: Session, outcome: FetchOutcome) -> None:
+        """Add the capture row to ``s``, the record path's one transaction; only called
+        once the capture's WARC records are flushed."""
         outcome.job_id = self.job_id
-        with self.store.session() as s:
-            record_capture(
-                s,
-                outcome,
-                refresh_days=self.config.refresh_days,
-                refresh_by_type=self.config.refresh_by_type,
-                now=outcome.fetched_at,
-            )
+        record_capture(
+            s,
+            outcome,
+            refresh_days=self.config.refresh_days,
+            refresh_by_type=self.config.refresh_by_type,
+            now=outcome.fetched_at,
+        )
+
+    def count(self, outcome: FetchOutcome) -> None:
+        """Count a committed capture in the job's counts, and say so in a progress line."""
         key = outcome.error_class or (
             f"http_{outcome.http_status // 100}xx" if outcome.http_status else "error"
         )

@@ -36,6 +36,20 @@ ARCHIVE_REQUISITES_MAX = 200
 #: No further requisites of a page once those fetched for it reach this many bytes.
 ARCHIVE_REQUISITES_MAX_BYTES = 100 * 1024 * 1024
 
+# --- previews -------------------------------------------------------------
+#: Extraction worker processes; 0 means one per core.
+ARCHIVE_EXTRACT_WORKERS = 0
+#: Address-space cap of each worker (an rlimit): a page that needs more gets no preview.
+ARCHIVE_EXTRACT_MEMORY = 1024 * 1024 * 1024
+#: Seconds one page's extraction may take before its worker is replaced.
+ARCHIVE_EXTRACT_TIMEOUT = 30.0
+#: Only the first this many bytes of a page's decoded body are extracted from.
+ARCHIVE_EXTRACT_MAX_INPUT = 10 * 1024 * 1024
+#: Only the first this many pages of a PDF are extracted from.
+ARCHIVE_EXTRACT_MAX_PDF_PAGES = 200
+#: Leave previews for ``archive extract --pending`` instead of extracting during the crawl.
+ARCHIVE_DEFER_PREVIEWS = False
+
 # --- WARC files -----------------------------------------------------------
 ARCHIVE_WARC_PREFIX = "archive"
 #: A WARC file is closed and a new one started once it passes this size.

@@ -42,11 +42,13 @@ class Preview(PreviewMetadata):
         return cls(**recorded.page_metadata(), full_text=full_text, extractor=recorded.extractor)
 
 
-def extract_preview(body: bytes, content_type: str | None, url: str | None) -> Preview:
+def extract_preview(
+    body: bytes, content_type: str | None, url: str | None, max_pdf_pages: int | None = None
+) -> Preview:
     """The preview of a response body (decoded of its Content-Encoding)."""
     from archive.extract import PAGE_FIELDS, extract
 
-    found = extract(body, content_type, url)
+    found = extract(body, content_type, url, max_pdf_pages=max_pdf_pages)
     # The same fields in the same order; only the title is named differently.
     metadata = zip(PREVIEW_FIELDS, PAGE_FIELDS, strict=True)
     return Preview(

@@ -53,18 +53,26 @@ class Extraction(PageMetadata, _Text):
     extractor_version: str = EXTRACTOR_VERSION
 
 
-def extract(body: bytes, content_type: str | None = None, url: str | None = None) -> Extraction:
-    """The preview of ``body`` served as ``content_type`` from ``url``."""
+def extract(
+    body: bytes,
+    content_type: str | None = None,
+    url: str | None = None,
+    max_pdf_pages: int | None = None,
+) -> Extraction:
+    """The preview of ``body`` served as ``content_type`` from ``url`` (of a PDF, its first
+    ``max_pdf_pages`` pages). Raises only MemoryError: a bounded caller reports it."""
     body = body or b""
     kind = sniff.kind(body, content_type)
     try:
         if kind == "html":
             return _html(body, content_type, url)
         if kind == "pdf":
-            return _pdf(body)
+            return _pdf(body, max_pdf_pages)
         if kind == "text":
             text, used = charset.decode(body, content_type, html=False)
             return Extraction("text", _plain(text), charset=used)
+    except MemoryError:
+        raise
     except Exception:  # a preview is best effort: log and show nothing rather than fail a capture
         log.exception("extraction failed for %s", url)
         return Extraction(kind, "")
@@ -115,10 +123,10 @@ def _html(body: bytes, content_type: str | None, url: str | None) -> Extraction:
     )
 
 
-def _pdf(body: bytes) -> Extraction:
-    from archive.extract.pdf import extract_pdf
+def _pdf(body: bytes, max_pages: int | None) -> Extraction:
+    from archive.extract.pdf import MAX_PAGES, extract_pdf
 
-    text, title, author, date = extract_pdf(body)
+    text, title, author, date = extract_pdf(body, max_pages or MAX_PAGES)
     return Extraction("pdf", text, title=title, author=author, published_date=date)
 
 

@@ -16,8 +16,11 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 MAX_PAGES = 200  # a preview needs the start; huge scanned reports would take minutes
 
 
-def extract_pdf(body: bytes) -> tuple[str, str | None, str | None, str | None]:
-    """``(text, title, author, date)``; empty text when the PDF is encrypted or unreadable."""
+def extract_pdf(
+    body: bytes, max_pages: int = MAX_PAGES
+) -> tuple[str, str | None, str | None, str | None]:
+    """``(text, title, author, date)`` of the first ``max_pages`` pages; empty text when the
+    PDF is encrypted or unreadable."""
     from pypdf import PdfReader
 
     try:
@@ -31,11 +34,13 @@ def extract_pdf(body: bytes) -> tuple[str, str | None, str | None, str | None]:
                 return "", None, None, None
         info = _info(reader)
         pages = []
-        for page in reader.pages[:MAX_PAGES]:
+        for page in reader.pages[:max_pages]:
             try:
                 pages.append(page.extract_text() or "")
             except Exception:  # one broken page must not cost the others
                 continue
+    except MemoryError:
+        raise
     except Exception:
         return "", None, None, None
     return _paragraphs("\n\n".join(pages)), *info
