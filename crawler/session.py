@@ -76,6 +76,11 @@ class Exchange:
     duration_ms: int | None = None
 
 
+#: job counts that count some of the captures again, not captures of their own
+PREVIEWS_PENDING = "previews_pending"
+_NOT_CAPTURES = ("revisits", PREVIEWS_PENDING)
+
+
 class ArchiveSession:
     def __init__(self, crawler: Crawler, config: Config) -> None:
         self.crawler = crawler
@@ -229,7 +234,9 @@ class ArchiveSession:
         self.counts[key] = self.counts.get(key, 0) + 1
         if outcome.is_revisit:
             self.counts["revisits"] = self.counts.get("revisits", 0) + 1
-        done = sum(v for k, v in self.counts.items() if k != "revisits")
+        if outcome.preview is None and outcome.payload_length:
+            self.counts[PREVIEWS_PENDING] = self.counts.get(PREVIEWS_PENDING, 0) + 1
+        done = sum(v for k, v in self.counts.items() if k not in _NOT_CAPTURES)
         logger.info(
             "[%d/%d] %s %s -> %s",
             done,

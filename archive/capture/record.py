@@ -139,26 +139,31 @@ def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
     columns = {k: v for k, v in vars(outcome).items() if k not in ("preview", "hops", "requisites")}
     capture = Capture(**columns, redirect_chain=[hop.to_json() for hop in outcome.hops])
     capture.requisites = [requisite_row(n, r) for n, r in enumerate(outcome.requisites)]
-    preview = outcome.preview
-    if preview is not None and preview.full_text:
+    if outcome.preview is not None:
+        apply_preview(session, capture, outcome.preview)
+    session.add(capture)
+    session.flush()  # a later capture's text_changed compares with this one
+    return capture
+
+
+def apply_preview(session: Session, capture: Capture, preview: Preview) -> None:
+    """Give ``capture`` its preview: the text, its metadata, and whether the text changed
+    since the resource's previous capture with text."""
+    if preview.full_text:
         text = clip(preview.full_text, FULL_TEXT_MAX)
         capture.full_text = text
         capture.full_text_preview = clip(text, PREVIEW_MAX)
         capture.content_length = len(text)
         capture.content_hash = text_hash(text)
-        previous = previous_text_capture(session, outcome.resource_id, outcome.fetched_at)
+        previous = previous_text_capture(session, capture.resource_id, capture.fetched_at)
         if previous is not None:
             capture.text_changed = previous.content_hash != capture.content_hash
             capture.change_size = (
                 change_size(previous.full_text or "", text) if capture.text_changed else 0
             )
-    if preview is not None:
-        for name in (*PREVIEW_FIELDS, "extractor"):
-            setattr(capture, name, getattr(preview, name))
-        capture.fetch_method = "scrapy"
-    session.add(capture)
-    session.flush()  # a later capture's text_changed compares with this one
-    return capture
+    for name in (*PREVIEW_FIELDS, "extractor"):
+        setattr(capture, name, getattr(preview, name))
+    capture.fetch_method = "scrapy"
 
 
 def url_hash(url: str) -> str:

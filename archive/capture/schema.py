@@ -278,3 +278,31 @@ _STRUCTURED = (
 )
 #: CaptureRecord's fields written as they are, with the type a reader accepts
 _SCALARS = {name: kind for name, kind in _kinds(CaptureRecord).items() if name not in _STRUCTURED}
+
+
+@dataclass
+class LatePreview:
+    """The block of a metadata record that brings a capture its preview after the capture
+    was recorded (``archive extract --pending``, or a crawl stopped while pages waited for
+    theirs). It refers to the same response record as the capture's own metadata record."""
+
+    capture_id: str
+    resource_id: str
+    preview: PreviewRecord
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "preview_for": self.capture_id,
+            "resource_id": self.resource_id,
+            "preview": self.preview.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> LatePreview | None:
+        """The late preview ``data`` describes; None if it is not one."""
+        if not isinstance(data, dict) or not isinstance(data.get("preview_for"), str):
+            return None
+        preview = PreviewRecord.from_json(data.get("preview"))
+        if preview is None:
+            return None
+        return cls(data["preview_for"], _typed(data, "resource_id", str, ""), preview)

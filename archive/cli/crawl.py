@@ -41,6 +41,11 @@ if TYPE_CHECKING:  # the command imports it only when it runs
     help="Fetch only the pages, not what they load (stylesheets, images, fonts...).",
 )
 @click.option(
+    "--defer-previews",
+    is_flag=True,
+    help="Record captures now, extract their previews later (archive extract --pending).",
+)
+@click.option(
     "--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR: pause/resume state."
 )
 @click.option("--wait", is_flag=True, help="If another crawl runs, wait for it instead of exiting.")
@@ -64,6 +69,7 @@ def crawl(
     allow_private: bool,
     ignore_robots: bool,
     no_requisites: bool,
+    defer_previews: bool,
     jobdir: str | None,
     wait: bool,
     sets: tuple[str, ...],
@@ -81,6 +87,8 @@ def crawl(
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
     if no_requisites:
         config = config.with_(requisites=False)
+    if defer_previews:
+        config = config.with_(defer_previews=True)
     args = {
         "source": source,
         "ids": ids,
@@ -98,6 +106,10 @@ def crawl(
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later
     _summarise(result, as_json)
+    if result.counts.get("previews_pending") and not as_json:
+        click.echo(
+            f"{result.counts['previews_pending']} previews left for `archive extract --pending`"
+        )
     if not result.ok:
         click.echo(f"error: the crawl failed: {result.message}", err=True)
         sys.exit(1)
@@ -142,11 +154,31 @@ def _summarise(result: CrawlResult, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--url", help="The page's URL, for context (relative links, metadata).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line and file.")
-def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
-    """Extract preview text from local files (HTML or .html.gz, PDF, text)."""
+@click.option(
+    "--pending", is_flag=True, help="Make the previews captures are waiting for, instead."
+)
+@click.option("--limit", type=int, help="With --pending: at most this many.")
+@pass_ctx
+def extract(
+    ctx: Context,
+    files: tuple[str, ...],
+    url: str | None,
+    as_json: bool,
+    pending: bool,
+    limit: int | None,
+) -> None:
+    """Extract preview text from local files (HTML or .html.gz, PDF, text), or with
+    --pending, the previews of captures recorded without one."""
+    if pending:
+        if files:
+            raise click.UsageError("give files or --pending, not both")
+        _extract_pending(ctx, limit, as_json)
+        return
+    if not files:
+        raise click.UsageError("give the files to extract, or --pending")
     from dataclasses import asdict
 
     from archive.extract import extract_file
@@ -161,3 +193,27 @@ def extract(files: tuple[str, ...], url: str | None, as_json: bool) -> None:
             continue
         click.echo(f"==> {path} ({found.kind}, {ms:.0f} ms): {found.title or '(no title)'}")
         click.echo(found.text or "(no text)")
+
+
+def _extract_pending(ctx: Context, limit: int | None, as_json: bool) -> None:
+    """Previews of pending captures, under the crawl lock (they are written to the WARCs)."""
+    from archive.cli.progress import Progress
+    from archive.integrity.pending import extract_pending
+    from archive.store.locks import Busy, crawl_lock
+
+    try:
+        with crawl_lock(ctx.config.home, store=ctx.store):
+            progress = Progress()
+            try:
+                counts = extract_pending(
+                    ctx.store, limit, lambda done, total: progress("previews", done, total)
+                )
+            finally:
+                progress.close()
+    except Busy as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(75)
+    if as_json:
+        click.echo(json.dumps({"previews": counts.done, "without_text": counts.without_text}))
+    else:
+        click.echo(f"{counts.done} previews made, {counts.without_text} without text")

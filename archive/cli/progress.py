@@ -13,6 +13,7 @@ STAGES = {
     "captures": "rows",
     "pack": "packing WARC files",
     "hash": "hashing for the manifest",
+    "previews": "previews",
 }
 
 

@@ -39,7 +39,11 @@ def parse(text: str) -> HtmlElement | None:
         return None
     try:
         doc = document_fromstring(text, parser=_PARSER)
-    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+    except etree.XMLSyntaxError as exc:
+        if any(e.type == etree.ErrorTypes.ERR_NO_MEMORY for e in exc.error_log):
+            raise MemoryError("libxml2 ran out of memory parsing the page") from exc
+        return None
+    except (etree.ParserError, ValueError):
         return None
     return doc
 

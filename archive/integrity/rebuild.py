@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 from archive.capture.preview import Preview, extract_preview, text_hash
 from archive.capture.record import FetchOutcome
-from archive.capture.schema import CaptureRecord, Hop
+from archive.capture.schema import CaptureRecord, Hop, PreviewRecord
 from archive.integrity.scan import Found, WarcScan
 from archive.warc.records import target_uri_of
 from archive.warc.stored import (
@@ -41,6 +41,8 @@ class Rebuilt:
     #: the final response or revisit, whose HTTP headers say how to decode the payload
     final: Found | None
     missing_hops: int = 0
+    #: the record holding the preview's text: the metadata record, or a late preview's
+    preview_record: Found | None = None
 
 
 def _follows(hop: Found, next_url: str | None, url: str) -> bool:
@@ -188,7 +190,12 @@ def rebuild_outcomes(
             skipped += 1
             continue
         seen.add(record.capture_id)
-        rebuilt.append(_rebuilt(scan, meta, record, claimed))
+        item = _rebuilt(scan, meta, record, claimed)
+        late = scan.previews.get(record.capture_id)
+        if record.preview is None and late is not None:  # its preview came after it
+            record.preview = PreviewRecord.from_json(late[1].get("preview"))
+            item.preview_record = late[0]
+        rebuilt.append(item)
     # Revisits name the capture whose response they repeat, by that capture's record.
     by_record = dict(record_captures or {})
     for r in rebuilt:
@@ -217,9 +224,10 @@ def _recorded_text(directory: Path, item: Rebuilt, others: dict[str, Rebuilt]) -
     record of the capture it names in ``preview_of``)."""
     preview_of = item.record.preview.preview_of if item.record.preview else None
     source = others.get(preview_of or "", item)
-    with open_stored(directory, source.metadata.locator) as stored:
-        record = CaptureRecord.from_json(json.loads(stored.payload.read()))
-    recorded = record.preview if record else None
+    where = (source.preview_record or source.metadata).locator
+    with open_stored(directory, where) as stored:
+        data = json.loads(stored.payload.read())
+    recorded = PreviewRecord.from_json(data.get("preview") if isinstance(data, dict) else None)
     return (recorded.full_text_preview if recorded else None) or ""
 
 

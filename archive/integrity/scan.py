@@ -56,6 +56,8 @@ class WarcScan:
     #: metadata records in write order, with their JSON fields
     #: (``preview.full_text_preview`` dropped: it is read again only when needed)
     metadata: list[tuple[Found, dict[str, Any]]] = field(default_factory=list)
+    #: late previews (``LatePreview`` blocks) by the capture id they are for; the last wins
+    previews: dict[str, tuple[Found, dict[str, Any]]] = field(default_factory=dict)
     #: files that could not be read to their end, with why
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -143,7 +145,11 @@ def _index(scan: WarcScan, fh: BinaryIO, number: int, path: Path, item: tuple[in
         fields = _metadata_fields(record)
         if isinstance(fields, str):
             raise UnreadableMetadata(fields)
-        scan.metadata.append((_found(record, number, path, offset, length), fields))
+        found = _found(record, number, path, offset, length)
+        if isinstance(fields.get("preview_for"), str):
+            scan.previews[fields["preview_for"]] = (found, fields)
+        else:
+            scan.metadata.append((found, fields))
     return record_id
 
 
