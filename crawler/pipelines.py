@@ -167,7 +167,7 @@ def _when_done(future: Future[Any]) -> Deferred[None]:
     from twisted.internet import reactor
 
     done: Deferred[None] = Deferred()
-    future.add_done_callback(lambda _: reactor.callFromThread(done.callback, None))  # type: ignore[attr-defined]
+    future.add_done_callback(lambda _: reactor.callFromThread(done.callback, None))
     return done
 
 

@@ -136,7 +136,7 @@ class ArchiveSession:
         """Run ``fn`` on the writer thread, after every write handed to it before."""
         from twisted.internet import reactor
 
-        return deferToThreadPool(reactor, self._writes, fn, *args, **kwargs)  # type: ignore[arg-type]
+        return deferToThreadPool(reactor, self._writes, fn, *args, **kwargs)
 
     def fetch_time(self, request: Request) -> tuple[datetime, int | None]:
         """The fetched_at and duration_ms of ``request``'s own exchange: when it was sent

@@ -25,7 +25,7 @@ from archive.store.db import Store
 from archive.store.models import Capture
 from archive.warc import WarcWriter
 from archive.warc.records import software
-from archive.warc.stored import READ_ERRORS, Undecodable
+from archive.warc.stored import READ_ERRORS
 
 #: A capture waits for its preview while it has a payload but no extractor has seen it.
 PENDING = (
@@ -33,6 +33,10 @@ PENDING = (
     Capture.warc_record_id.is_not(None),
     Capture.payload_length > 0,
 )
+
+
+#: why a payload cannot be read back (Undecodable is one of READ_ERRORS)
+_UNREADABLE: tuple[type[Exception], ...] = (NoPayload, *READ_ERRORS)
 
 
 def pending_count(store: Store) -> int:
@@ -72,7 +76,7 @@ class _Job:
             assert capture is not None
             try:
                 body = capture_payload(s, self.store.config.warc_dir, capture)
-            except (NoPayload, Undecodable, *READ_ERRORS) as exc:
+            except _UNREADABLE as exc:
                 return no_preview(f"payload unreadable: {type(exc).__name__}")
             return self.pool.submit(body, capture.content_type, capture.final_url)
 

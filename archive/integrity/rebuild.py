@@ -10,6 +10,7 @@ the metadata record carries).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -238,8 +239,16 @@ def _payload(directory: Path, final: Found, payload_record: Found) -> bytes:
     return read_payload(directory, final.locator, original)
 
 
+#: ``extract(body, content_type, url)``: a preview, as the crawl would make it
+Extract = Callable[[bytes, str | None, str | None], Preview]
+
+
 def rebuild_preview(
-    directory: Path, item: Rebuilt, others: dict[str, Rebuilt], counts: PreviewCounts
+    directory: Path,
+    item: Rebuilt,
+    others: dict[str, Rebuilt],
+    counts: PreviewCounts,
+    extract: Extract = extract_preview,
 ) -> Preview | None:
     """The preview the crawl extracted, extracted again from the archived payload."""
     recorded = item.record.preview
@@ -248,7 +257,7 @@ def rebuild_preview(
     if item.payload_record is not None and item.final is not None:
         try:
             body = _payload(directory, item.final, item.payload_record)
-            found = extract_preview(body, item.outcome.content_type, item.outcome.final_url)
+            found = extract(body, item.outcome.content_type, item.outcome.final_url)
         except READ_ERRORS:
             found = None
         if found is not None:

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, load_only
 
+from archive.capture.pool import Bounds, PreviewPool
+from archive.capture.preview import Preview
 from archive.capture.record import capture_row
 from archive.integrity.rebuild import PreviewCounts, Rebuilt, rebuild_outcomes, rebuild_preview
 from archive.integrity.scan import Progress, WarcScan, scan_warcs
@@ -229,6 +231,30 @@ def reindex(
     if dry_run:
         return report
     by_type = config.refresh_by_type if refresh_by_type is None else refresh_by_type
+    # The payloads are as untrusted as when they were crawled: extracted within the same bounds.
+    pool = PreviewPool(Bounds.of(config))
+    try:
+        _rebuild(store, todo, by_capture, report, by_type, pool, progress)
+    finally:
+        pool.close(wait=False)
+    return report
+
+
+def _rebuild(
+    store: Store,
+    todo: list[list[Rebuilt]],
+    by_capture: dict[str, Rebuilt],
+    report: ReindexReport,
+    by_type: dict[str, float],
+    pool: PreviewPool,
+    progress: Progress | None,
+) -> None:
+    """Each missing resource's captures, rows again, in one transaction per resource."""
+    config, directory = store.config, store.config.warc_dir
+
+    def extract(body: bytes, content_type: str | None, url: str | None) -> Preview:
+        return pool.outcome(pool.submit(body, content_type, url), url)
+
     done = 0
     for items in todo:
         items.sort(key=lambda r: (r.outcome.fetched_at, r.outcome.capture_id))
@@ -240,7 +266,9 @@ def reindex(
                     session, items[0], min(times), max(times), config.hashids_salt
                 )
             for item in items:
-                item.outcome.preview = rebuild_preview(directory, item, by_capture, report.previews)
+                item.outcome.preview = rebuild_preview(
+                    directory, item, by_capture, report.previews, extract
+                )
                 capture_row(session, item.outcome)
                 item.outcome.preview = None  # up to 5 MB of text: not kept past its row
                 report.missing_hops += item.missing_hops
@@ -249,4 +277,3 @@ def reindex(
                     progress("rebuild", done, report.captures_rebuilt)
             report.link_events += replay_link_state(session, resource, config.refresh_days, by_type)
             report.resources_replayed += 1
-    return report
