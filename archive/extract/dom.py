@@ -7,6 +7,7 @@ which of the remaining text is the main content is ``content.py``'s job.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -30,6 +31,12 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[-_\s:./]+")
 
 
+#: Elements past this many, in document order, are dropped before extraction. A long
+#: encyclopedia article has some 50,000; a page of a million tiny elements would cost a
+#: worker half a minute and most of its memory cap, to yield no article anyway.
+MAX_ELEMENTS = 200_000
+
+
 def parse(text: str) -> HtmlElement | None:
     """The document tree of ``text``; None when there is nothing to parse."""
     # lxml refuses str input that still declares a byte encoding
@@ -45,7 +52,20 @@ def parse(text: str) -> HtmlElement | None:
         return None
     except (etree.ParserError, ValueError):
         return None
+    _keep_first(doc, MAX_ELEMENTS)
     return doc
+
+
+def _keep_first(doc: HtmlElement, limit: int) -> None:
+    """Drop every element after the first ``limit`` in document order."""
+    first_dropped = next(itertools.islice(doc.iter(), limit, None), None)
+    node = first_dropped
+    while node is not None and (parent := node.getparent()) is not None:
+        for later in list(node.itersiblings()):
+            parent.remove(later)
+        node = parent
+    if first_dropped is not None and (parent := first_dropped.getparent()) is not None:
+        parent.remove(first_dropped)
 
 
 @lru_cache(maxsize=8192)
