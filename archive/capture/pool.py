@@ -14,7 +14,7 @@ import logging
 import multiprocessing
 import os
 import resource
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
@@ -91,18 +91,31 @@ class PreviewPool:
             initargs=(bounds.memory,),
             context=multiprocessing.get_context("forkserver"),
         )
+        #: submitted and not done: a stop cancels them (pebble leaves queued ones waiting)
+        self._waiting: set[Future[Preview]] = set()
 
     def submit(self, body: bytes, content_type: str | None, url: str | None) -> Future[Preview]:
-        return self._pool.schedule(
+        future: Future[Preview] = self._pool.schedule(
             bounded_preview,
             args=(body, content_type, url, self.bounds),
             timeout=self.bounds.timeout,
         )
+        self._waiting.add(future)
+        future.add_done_callback(self._waiting.discard)
+        return future
+
+    @property
+    def waiting(self) -> int:
+        """Pages submitted whose preview is not made yet."""
+        return len(self._waiting)
 
     def outcome(self, future: Future[Preview], url: str | None) -> Preview:
-        """The finished ``future``'s preview, or one saying why there is none."""
+        """The finished ``future``'s preview, or one saying why there is none. Raises
+        CancelledError for a page the pool was stopped before it was done with."""
         try:
             return future.result()
+        except CancelledError:
+            raise
         except FutureTimeout:
             logger.warning("no preview of %s: extraction took over %g s", url, self.bounds.timeout)
             return no_preview(f"over the {self.bounds.timeout:g} s time budget")
@@ -121,4 +134,6 @@ class PreviewPool:
             self._pool.close()
         else:
             self._pool.stop()
+            for future in list(self._waiting):
+                future.cancel()
         self._pool.join()
