@@ -1,11 +1,21 @@
-"""Crawl throughput and WARC size: `archive crawl` against `wget --warc-file`, same local site.
+"""Crawl throughput, memory and WARC size: `archive crawl` against plain Scrapy and
+`wget --warc-file`, same pages, same local server, in one run.
 
-    .venv/bin/python bench/crawl.py [--pages 200] [--pages-from real|synthetic] [--size 60000]
+    .venv/bin/python bench/crawl.py [--pages 500] [--pages-from real|synthetic] [--size 60000]
+    .venv/bin/python bench/crawl.py --requisites [--pages 500]
 
-Serves N pages on 127.0.0.1, then archives them with both tools (no delay, robots.txt obeyed
-by both), and a second time with ours to show what revisit records save. Prints pages/s,
-WARC bytes, and the ratios ours / wget. Ours does more per page (preview extraction, a
-metadata record, the store), so the ratio says what that costs.
+Serves N pages from nginx on 127.0.0.1 (the tests' LocalSite when nginx is missing), then
+fetches them with plain Scrapy (a spider that only counts the bodies, same concurrency),
+`archive crawl --defer-previews` (captures and WARC records, previews left for later),
+`archive crawl` to the last preview, the same again unchanged (revisits) and wget. No delay,
+robots.txt obeyed. Prints each run's pages/s, WARC bytes and the peak RSS of its whole process
+tree, the ratios, and the targets as PASS/FAIL lines: previews deferred >= 0.85x plain
+Scrapy; the crawl to the last preview >= 0.8x the extraction bound (cores / mean seconds of
+``extract_preview`` a page, timed in this process over the same pages); peak RSS < 1 GB.
+
+``--requisites`` serves the same pages with their requisites on the local server instead
+(see bench/requisites.py) and reports what they add, for ours and for wget with
+``--page-requisites``: requisites fetched per page, WARC bytes and seconds.
 
 The pages are real ones by default: the first N of the WCXB set's HTML in
 ``../shared/data/extraction/wcxb-dev`` (articles, shops, forums, as crawled in 2025).
@@ -19,7 +29,6 @@ import argparse
 import gzip
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,85 +37,164 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REAL_PAGES = ROOT.parent / "shared" / "data" / "extraction" / "wcxb-dev" / "html"
 sys.path.insert(0, str(ROOT / "tests"))
-from sites import Fixed, LocalSite  # noqa: E402
+import peers  # noqa: E402
+from requisites import with_local_requisites  # noqa: E402
+from server import serve  # noqa: E402
 from test_crawl import realistic_page  # noqa: E402
+from tree import Run  # noqa: E402
+
+ROBOTS = {"/robots.txt": b"User-agent: *\nDisallow:\n"}
+MB = 1024 * 1024
+SETTINGS = (
+    f"{peers.CONCURRENCY} requests at once, {peers.PER_HOST} a host, no delay, robots.txt obeyed"
+)
 
 
-def warc_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*.warc.gz"))
+def load_pages(args: argparse.Namespace) -> dict[str, bytes]:
+    if args.pages_from == "synthetic":
+        return {f"/page/{i}.html": realistic_page(i, args.size) for i in range(args.pages)}
+    files = sorted(REAL_PAGES.glob("*.html.gz"))[: args.pages]
+    if not files:
+        sys.exit(f"no pages in {REAL_PAGES}; use --pages-from synthetic")
+    return {f"/page/{p.name.split('.')[0]}.html": gzip.decompress(p.read_bytes()) for p in files}
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode not in (0, 8):  # wget exits 8 when some page answered an error
-        sys.exit(f"{cmd[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
+def extraction_seconds(pages: dict[str, bytes]) -> float:
+    """Mean seconds of ``extract_preview`` a page, one pass after an untimed first page."""
+    from archive.capture.preview import extract_preview
+
+    first = next(iter(pages.items()))
+    extract_preview(first[1], "text/html", "http://127.0.0.1" + first[0])  # imports, untimed
+    total = 0.0
+    for path, body in pages.items():
+        started = time.perf_counter()
+        extract_preview(body, "text/html", "http://127.0.0.1" + path)
+        total += time.perf_counter() - started
+    return total / len(pages)
+
+
+def header(last: str) -> None:
+    print(f"{'run':38} {'seconds':>8} {'pages/s':>8} {'WARC bytes':>13} {'peak RSS':>9} {last:>10}")
+
+
+def row(name: str, done: Run | None, n: int, warc: int | None, last: str = "") -> None:
+    if done is None:
+        print(f"{name:38} {'skipped':>8}")
+        return
+    rss = f"{done.peak_rss / MB:.0f} MB"
+    warc_text = "-" if warc is None else f"{warc:,}"
+    print(
+        f"{name:38} {done.seconds:8.2f} {n / done.seconds:8.1f} {warc_text:>13} {rss:>9} {last:>10}"
+    )
+
+
+def verdict(ok: bool, text: str) -> None:
+    print(f"{'PASS' if ok else 'FAIL'}  {text}")
+
+
+def capture_mode(pages: dict[str, bytes], listing: Path, work: Path, server: str) -> None:
+    n = len(pages)
+    per_page = extraction_seconds(pages)
+    cores = os.cpu_count() or 1
+    bound = cores / per_page
+    source = ["--source", str(listing)]
+    plain = peers.plain_scrapy(listing, work)
+    deferred = None
+    if peers.defer_flag():
+        deferred = peers.ours(work / "deferred", work, *source, defer=True)
+    else:
+        print("note: `archive crawl --help` lists no --defer-previews yet; that row is skipped")
+    full = peers.ours(work / "ours", work, *source)
+    full_bytes = peers.warc_bytes(work / "ours")
+    again = peers.ours(work / "ours", work, "--all")
+    again_bytes = peers.warc_bytes(work / "ours") - full_bytes
+    wget = peers.wget(listing, work / "wget", "-O", "/dev/null")
+    wget_bytes = peers.warc_bytes(work / "wget")
+
+    size = sum(map(len, pages.values())) // n // 1000
+    print(f"\n{n} pages, {size} KB on average, served by {server} on 127.0.0.1")
+    print(f"{SETTINGS}; no requisites (wget without -p)\n")
+    header("x Scrapy")
+    runs = [
+        ("plain Scrapy", plain, None),
+        ("archive crawl --defer-previews", deferred, peers.warc_bytes(work / "deferred")),
+        ("archive crawl (to the last preview)", full, full_bytes),
+        ("archive crawl --all (unchanged)", again, again_bytes),
+        ("wget --warc-file", wget, wget_bytes),
+    ]
+    for name, done, warc in runs:
+        row(name, done, n, warc, f"{plain.seconds / done.seconds:.2f}" if done else "")
+    cost = f"{cores} cores / {per_page * 1000:.1f} ms a page of extract_preview"
+    print(f"{'extraction bound':38} {'':8} {bound:8.1f}  ({cost})")
+    ratios = f"time {full.seconds / wget.seconds:.2f}x, WARC bytes {full_bytes / wget_bytes:.2f}x"
+    print(f"ours (to the last preview) / wget: {ratios}")
+    print(
+        f"the unchanged recrawl adds {again_bytes / full_bytes:.1%} of the first one's WARC bytes\n"
+    )
+
+    if deferred is None:
+        print("SKIP  capture with previews deferred >= 0.85x plain Scrapy: no --defer-previews")
+    else:
+        ratio = plain.seconds / deferred.seconds
+        verdict(ratio >= 0.85, f"capture, previews deferred: {ratio:.2f}x plain Scrapy (>= 0.85x)")
+    ratio = n / full.seconds / bound
+    verdict(ratio >= 0.8, f"crawl to the last preview: {ratio:.2f}x the extraction bound (>= 0.8x)")
+    peak = max(done.peak_rss for done in (deferred, full, again) if done)
+    verdict(peak < 1024 * MB, f"peak RSS of ours' process tree: {peak / MB:.0f} MB (< 1024 MB)")
+
+
+def requisites_mode(loads: dict[str, list[str]], listing: Path, work: Path, server: str) -> None:
+    n = len(loads)
+    pages = set(listing.read_text().split())
+    defer = peers.defer_flag()
+    ours_name = "archive crawl" + (" --defer-previews" if defer else "")
+    on = peers.ours(work / "on", work, "--source", str(listing), requisites=True, defer=defer)
+    off = peers.ours(work / "off", work, "--source", str(listing), defer=defer)
+    options = ["-e", "robots=on", "-nd", "-P", "files"]
+    wget_on = peers.wget(listing, work / "wget-p", "--page-requisites", *options)
+    wget_off = peers.wget(listing, work / "wget", *options)
+    folders = {"on": work / "on", "off": work / "off"}
+    folders |= {"wget_on": work / "wget-p", "wget_off": work / "wget"}
+    fetched = {key: peers.responses(folder, pages) for key, folder in folders.items()}
+    size = {key: peers.warc_bytes(folder) for key, folder in folders.items()}
+
+    each = sum(map(len, loads.values())) / n
+    distinct = len(set().union(*loads.values()))
+    print(f"\n{n} pages with local requisites ({each:.1f} a page, {distinct:,} distinct)", end="")
+    print(f", served by {server} on 127.0.0.1\n{SETTINGS}\n")
+    header("requisites")
+    row(f"{ours_name}, requisites on", on, n, size["on"], f"{fetched['on']:,}")
+    row(f"{ours_name}, requisites off", off, n, size["off"], f"{fetched['off']:,}")
+    row("wget --page-requisites", wget_on, n, size["wget_on"], f"{fetched['wget_on']:,}")
+    row("wget (no -p)", wget_off, n, size["wget_off"], f"{fetched['wget_off']:,}")
+    print(f"\n{'what the requisites add':38} {'ours':>12} {'wget -p':>12}")
+    per_page = [fetched["on"] / n, fetched["wget_on"] / n]
+    print(f"{'requisites fetched per page':38} {per_page[0]:12.2f} {per_page[1]:12.2f}")
+    added = [(size["on"] - size["off"]) / MB, (size["wget_on"] - size["wget_off"]) / MB]
+    print(f"{'WARC MB (with minus without)':38} {added[0]:12.1f} {added[1]:12.1f}")
+    seconds = [on.seconds - off.seconds, wget_on.seconds - wget_off.seconds]
+    print(f"{'seconds (with minus without)':38} {seconds[0]:12.2f} {seconds[1]:12.2f}")
+    print(f"{'ms a page':38} {seconds[0] * 1000 / n:12.1f} {seconds[1] * 1000 / n:12.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--pages-from", choices=["real", "synthetic"], default="real")
     parser.add_argument("--size", type=int, default=60_000, help="synthetic: characters a page")
+    parser.add_argument("--requisites", action="store_true", help="pages with local requisites")
     args = parser.parse_args()
     if not shutil.which("wget"):
         sys.exit("wget is not installed (apt-get install wget)")
-    if args.pages_from == "real":
-        files = sorted(REAL_PAGES.glob("*.html.gz"))[: args.pages]
-        if not files:
-            sys.exit(f"no pages in {REAL_PAGES}; use --pages-from synthetic")
-        routes = {
-            f"/page/{path.name.split('.')[0]}": Fixed(gzip.decompress(path.read_bytes()))
-            for path in files
-        }
-    else:
-        routes = {f"/story/{i}": Fixed(realistic_page(i, args.size)) for i in range(args.pages)}
-    with LocalSite(routes) as site, tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        listing = work / "list.txt"
-        listing.write_text("".join(site.url(p) + "\n" for p in routes))
-        env = {
-            **os.environ,
-            "ARCHIVE_HOME": str(work / "ours"),
-            "ARCHIVE_ALLOW_PRIVATE": "1",
-            "ARCHIVE_DOWNLOAD_DELAY": "0",
-            "ARCHIVE_CONCURRENCY_PER_HOST": "8",
-            # The peer is `wget --warc-file` without --page-requisites; and the real pages'
-            # requisites are on the internet, not on the local site.
-            "ARCHIVE_REQUISITES": "0",
-        }
-        archive = str(Path(sys.executable).parent / "archive")
-        fast = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING"]
-        ours = timed([archive, "crawl", "--source", str(listing), *fast], env, work)
-        ours_bytes = warc_bytes(work / "ours" / "warcs")
-        again = timed([archive, "crawl", "--all", *fast], env, work)
-        again_bytes = warc_bytes(work / "ours" / "warcs") - ours_bytes
-        (work / "wget").mkdir()
-        wget = timed(
-            [
-                "wget",
-                "-q",
-                "--warc-file=peer",
-                "--no-warc-keep-log",
-                "-i",
-                str(listing),
-                "-O",
-                "/dev/null",
-            ],
-            env,
-            work / "wget",
-        )
-        wget_bytes = warc_bytes(work / "wget")
-    n = len(routes)
-    size = sum(len(route.body) for route in routes.values()) // n // 1000
-    print(f"{n} {args.pages_from} pages of {size} KB on average, served on 127.0.0.1")
-    print(f"{'tool':24} {'seconds':>8} {'pages/s':>8} {'WARC bytes':>12}")
-    print(f"{'archive crawl':24} {ours:8.2f} {n / ours:8.1f} {ours_bytes:12,}")
-    print(f"{'archive crawl (again)':24} {again:8.2f} {n / again:8.1f} {again_bytes:12,}")
-    print(f"{'wget --warc-file':24} {wget:8.2f} {n / wget:8.1f} {wget_bytes:12,}")
-    print(f"ratio ours/wget: time {ours / wget:.2f}x, WARC bytes {ours_bytes / wget_bytes:.2f}x")
-    print(f"second crawl adds {again_bytes / ours_bytes:.1%} of the first crawl's WARC bytes")
+    pages = load_pages(args)
+    files, loads = with_local_requisites(pages) if args.requisites else (pages, {})
+    with serve({**files, **ROBOTS}) as (base, server), tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "list.txt"
+        listing.write_text("".join(f"{base}{path}\n" for path in pages))
+        if args.requisites:
+            requisites_mode(loads, listing, Path(tmp), server)
+        else:
+            capture_mode(pages, listing, Path(tmp), server)
 
 
 if __name__ == "__main__":
