@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,10 +17,27 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.recordloader import ArcWarcRecord
-from warcio.warcwriter import WARCWriter
+from warcio.warcwriter import GzippingWrapper, WARCWriter
 
 from archive.warc.files import Locator, directory_lock, lock_open_file, open_name, warc_filename
 from archive.warc.records import WARC_VERSION
+
+
+class _Gzip(GzippingWrapper):
+    """One gzip member at zlib's default level, 6, as gzip(1), wget and Heritrix write them.
+    warcio's own wrapper uses level 9: a quarter more time per record for files about 1 %
+    smaller, and the writer's compression is on a crawl's critical path."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
+
+
+class _GzipMemberWriter(WARCWriter):
+    """warcio's writer, each record its own gzip member (made by ``_Gzip``)."""
+
+    def write_record(self, record: ArcWarcRecord, params: object = None) -> None:
+        self._write_warc_record(_Gzip(self.out), record)
 
 
 @dataclass
@@ -85,7 +103,7 @@ class RotatingFiles:
                     continue
                 lock_open_file(fh)
                 break
-        warc = WARCWriter(fh, gzip=True, warc_version=WARC_VERSION)
+        warc = _GzipMemberWriter(fh, gzip=False, warc_version=WARC_VERSION)
         current = OpenFile(name, path, fh, warc)
         self._file = current
         warcinfo = warc.create_warcinfo_record(name, self.warcinfo())
