@@ -46,10 +46,13 @@ def classify(failure: Failure) -> tuple[str, str]:
     robots-blocked, redirect-loop, private-address or error."""
     exc = failure.value
     message = str(exc) or exc.__class__.__name__
+    from crawler.compression import DecodedTooLarge
     from crawler.middlewares import PrivateAddressRefused
 
     if isinstance(exc, PrivateAddressRefused):
         return "private-address", message
+    if isinstance(exc, DecodedTooLarge):  # a decompression bomb, or a body too large to read
+        return "too-large", message
     if isinstance(exc, scrapy_errors.IgnoreRequest):
         if "robots.txt" in message:
             return "robots-blocked", message

@@ -45,6 +45,8 @@ RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # a page that keeps failing is data, not a 
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Bodies past ARCHIVE_MAX_BODY_SIZE are cut and archived as truncated by the capture
 # middleware; a response announcing more than this is refused outright ("too-large").
+# It does not bound decompression: crawler.compression stops decoding a body at
+# ARCHIVE_MAX_BODY_SIZE (a bomb is archived as received and recorded as "too-large").
 DOWNLOAD_MAXSIZE = 1024 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 COOKIES_ENABLED = True
@@ -65,6 +67,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RobotsTxtMiddleware": 100,
     # Just before RetryMiddleware (550) sees the response, so the retry waits.
     "crawler.middlewares.RetryDelayMiddleware": 555,
+    # Scrapy's decompression, with the decoded size capped (crawler/compression.py).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.compression.HttpCompressionMiddleware": 590,
     # Next to the downloader: sees each response before decompression and redirects.
     "crawler.middlewares.WarcCaptureMiddleware": 950,
 }

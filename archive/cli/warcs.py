@@ -134,7 +134,10 @@ def cat(ctx: Context, capture_id: str, part: str | None, output: Path | None) ->
         if capture is None:
             raise click.ClickException(f"no capture {capture_id}")
         try:
-            chunks = _record_part(session, ctx.config.warc_dir, capture, record_of(capture), part)
+            config = ctx.config
+            chunks = _record_part(
+                session, config.warc_dir, capture, record_of(capture), part, config.max_body_size
+            )
             first = next(chunks, b"")
             if output is None and part != "headers" and _terminal():
                 _refuse_binary(capture, first)
@@ -148,10 +151,17 @@ def cat(ctx: Context, capture_id: str, part: str | None, output: Path | None) ->
 
 
 def _record_part(
-    session: Session, directory: Path, capture: Capture, locator: Locator, part: str | None
+    session: Session,
+    directory: Path,
+    capture: Capture,
+    locator: Locator,
+    part: str | None,
+    max_body_size: int,
 ) -> Iterator[bytes]:
-    """What ``cat`` prints, in chunks: the first holds the payload whole, but for --raw."""
+    """What ``cat`` prints, in chunks: the first holds the payload whole, but for --raw.
+    A payload is not decoded past the crawl's cap on bodies (``max_body_size``)."""
     from archive.inspect.payload import capture_payload
+    from archive.warc.codings import decoded_cap
     from archive.warc.stored import Undecodable, open_stored, raw_record
 
     if part == "raw":
@@ -162,7 +172,7 @@ def _record_part(
             yield stored.warc_head + stored.http_head
         return
     try:
-        body = capture_payload(session, directory, capture)
+        body = capture_payload(session, directory, capture, decoded_cap(max_body_size))
     except Undecodable as exc:  # a payload that will not decode is still shown
         click.echo(f"warning: payload shown as stored, it does not decode: {exc}", err=True)
         body = exc.stored

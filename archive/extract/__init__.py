@@ -7,16 +7,21 @@ pypdf; plain text as is. It never raises on bad input: a page it cannot read giv
 
 from __future__ import annotations
 
-import gzip
 import logging
+import struct
 import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from scrapy.utils.gz import gunzip
 
 from archive.extract import charset, sniff
 
 EXTRACTOR = "cited-archive-extract"
 EXTRACTOR_VERSION = "1.1"
+#: A local ``.gz`` file is not read past this many bytes decoded (ARCHIVE_MAX_BODY_SIZE's
+#: default, the crawl's cap on bodies).
+MAX_GUNZIPPED = 50 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +91,10 @@ def extract_file(path: str | Path, url: str | None = None) -> Extraction:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error):
+            body = gunzip(body, max_size=MAX_GUNZIPPED)
+        except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
+            # not gzip, broken, or more than MAX_GUNZIPPED bytes once inflated (a bomb)
+            log.warning("%s: not read: %s", path, exc)
             return Extraction("none", "")
         suffixes = suffixes[:-1]
     suffix = suffixes[-1] if suffixes else ""

@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from archive.store.db import chunks
 from archive.store.models import Capture
+from archive.warc.codings import MAX_DECODED
 from archive.warc.files import Locator
 from archive.warc.stored import read_payload
 
@@ -77,10 +78,14 @@ def record_of(capture: Capture) -> Locator:
     )
 
 
-def capture_payload(session: Session, warc_dir: Path, capture: Capture) -> bytes:
+def capture_payload(
+    session: Session, warc_dir: Path, capture: Capture, max_size: int = MAX_DECODED
+) -> bytes:
     """The capture's payload decoded as the crawler decoded it (a revisit's is its
-    original's). Raises NoPayload when there is none to read, archive.warc.stored's
-    Undecodable when its coding cannot be undone, READ_ERRORS when its record cannot be read.
+    original's), never to more than ``max_size`` bytes (the crawl's cap on decoded bodies,
+    ARCHIVE_MAX_BODY_SIZE). Raises NoPayload when there is none to read, archive.warc.stored's
+    Undecodable when its coding cannot be undone (its TooLargeToDecode when undoing it would
+    pass ``max_size``), READ_ERRORS when its record cannot be read.
     """
     locator = record_of(capture)
     original = None
@@ -91,7 +96,7 @@ def capture_payload(session: Session, warc_dir: Path, capture: Capture) -> bytes
             raise NoPayload(
                 f"capture {capture.capture_id} is a revisit of a record the store does not know"
             )
-    return read_payload(warc_dir, locator, original)
+    return read_payload(warc_dir, locator, original, max_size)
 
 
 #: Types whose bytes are text though not ``text/*``.

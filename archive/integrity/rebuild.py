@@ -19,6 +19,7 @@ from archive.capture.preview import Preview, extract_preview, text_hash
 from archive.capture.record import FetchOutcome
 from archive.capture.schema import CaptureRecord, Hop, PreviewRecord
 from archive.integrity.scan import Found, WarcScan
+from archive.warc.codings import MAX_DECODED
 from archive.warc.records import target_uri_of
 from archive.warc.stored import (
     READ_ERRORS,
@@ -232,11 +233,11 @@ def _recorded_text(directory: Path, item: Rebuilt, others: dict[str, Rebuilt]) -
     return (recorded.full_text_preview if recorded else None) or ""
 
 
-def _payload(directory: Path, final: Found, payload_record: Found) -> bytes:
+def _payload(directory: Path, final: Found, payload_record: Found, max_size: int) -> bytes:
     """The body the crawler handed to extraction: the payload (a revisit's is the
     original's), decoded per the final response's own Content-Encoding."""
     original = None if payload_record is final else payload_record.locator
-    return read_payload(directory, final.locator, original)
+    return read_payload(directory, final.locator, original, max_size)
 
 
 #: ``extract(body, content_type, url)``: a preview, as the crawl would make it
@@ -249,14 +250,16 @@ def rebuild_preview(
     others: dict[str, Rebuilt],
     counts: PreviewCounts,
     extract: Extract = extract_preview,
+    max_size: int = MAX_DECODED,
 ) -> Preview | None:
-    """The preview the crawl extracted, extracted again from the archived payload."""
+    """The preview the crawl extracted, extracted again from the archived payload (not
+    decoded past ``max_size`` bytes, the crawl's cap on bodies: else from the metadata)."""
     recorded = item.record.preview
     if recorded is None:
         return None  # the crawl had no body to extract from, or extraction failed
     if item.payload_record is not None and item.final is not None:
         try:
-            body = _payload(directory, item.final, item.payload_record)
+            body = _payload(directory, item.final, item.payload_record, max_size)
             found = extract(body, item.outcome.content_type, item.outcome.final_url)
         except READ_ERRORS:
             found = None

@@ -34,6 +34,7 @@ from archive.rot.linkstate import Check, apply_check, refresh_interval
 from archive.store.db import Store
 from archive.store.models import Capture, LinkEvent, LinkState, Resource
 from archive.warc import RepairReport, repair_open_files
+from archive.warc.codings import decoded_cap
 from archive.warc.files import OPEN_SUFFIX, WARC_SUFFIX
 
 # -- resources and link state --------------------------------------------------------------
@@ -251,6 +252,7 @@ def _rebuild(
 ) -> None:
     """Each missing resource's captures, rows again, in one transaction per resource."""
     config, directory = store.config, store.config.warc_dir
+    cap = decoded_cap(config.max_body_size)
 
     def extract(body: bytes, content_type: str | None, url: str | None) -> Preview:
         return pool.outcome(pool.submit(body, content_type, url), url)
@@ -267,7 +269,7 @@ def _rebuild(
                 )
             for item in items:
                 item.outcome.preview = rebuild_preview(
-                    directory, item, by_capture, report.previews, extract
+                    directory, item, by_capture, report.previews, extract, cap
                 )
                 capture_row(session, item.outcome)
                 item.outcome.preview = None  # up to 5 MB of text: not kept past its row

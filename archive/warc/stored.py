@@ -6,27 +6,25 @@ or its payload the way the crawl's extraction saw it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import brotli
-from scrapy.utils._compression import _inflate, _unzstd
-from scrapy.utils._compression import _unbrotli as _scrapy_unbrotli
-from scrapy.utils.gz import gunzip
 from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.limitreader import LimitReader
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
+from archive.warc.codings import MAX_DECODED, DecodedTooLarge, content_codings, decode
 from archive.warc.files import Locator, open_warc
 from archive.warc.reader import READ_ERRORS
 
 __all__ = [
     "READ_ERRORS",
     "StoredRecord",
+    "TooLargeToDecode",
     "Undecodable",
     "decoded_payload",
     "open_stored",
@@ -103,12 +101,23 @@ class Undecodable(ValueError):
         self.stored = stored
 
 
-def read_payload(directory: Path, locator: Locator, original: Locator | None = None) -> bytes:
+class TooLargeToDecode(Undecodable):
+    """A payload whose Content-Encoding, undone, would pass the cap (a decompression bomb,
+    or a body too large to read whole): it is not decoded."""
+
+
+def read_payload(
+    directory: Path,
+    locator: Locator,
+    original: Locator | None = None,
+    max_size: int = MAX_DECODED,
+) -> bytes:
     """The payload of the response or revisit at ``locator``, decoded: a revisit's is the
     payload stored at ``original`` (the response it repeats), decoded per the revisit's
     own Content-Encoding, as the crawler decoded the body it handed to extraction.
 
-    Raises Undecodable (one of READ_ERRORS) when the coding cannot be undone."""
+    Raises Undecodable (one of READ_ERRORS) when the coding cannot be undone, and its
+    TooLargeToDecode when undoing it would give more than ``max_size`` bytes."""
     with open_stored(directory, locator) as stored:
         headers = stored.http_headers
         body = stored.payload.read() if original is None else None
@@ -117,7 +126,9 @@ def read_payload(directory: Path, locator: Locator, original: Locator | None = N
         with open_stored(directory, original) as source:
             body = source.payload.read()
     try:
-        return decoded_payload(body, headers)
+        return decoded_payload(body, headers, max_size)
+    except DecodedTooLarge as exc:
+        raise TooLargeToDecode(body, exc) from exc
     except Exception as exc:  # any decoder's own error (brotli.error, zlib.error, ...)
         raise Undecodable(body, exc) from exc
 
@@ -136,43 +147,19 @@ def last_header(headers: StatusAndHeaders | None, name: str) -> str | None:
 
 # -- payload decoding: Scrapy's, the one every reader uses --------------------------------
 #
-# Scrapy's HttpCompressionMiddleware decoders, not warcio's content_stream(): they made the
-# body the crawl's extraction read, so reindex re-extracts the same text and `archive cat`
-# and the viewer show it. Both keep what a body cut at the size cap (WARC-Truncated) holds
-# and both read zlib and raw deflate; only Scrapy's also undoes x-gzip, zstd and codings
-# applied in turn ("gzip, br"), and survives a gzip member whose CRC is wrong, which warcio
-# hands back as garbage.
+# Scrapy's HttpCompressionMiddleware decoders (archive/warc/codings.py), not warcio's
+# content_stream(): they made the body the crawl's extraction read, so reindex re-extracts
+# the same text and `archive cat` and the viewer show it. Both keep what a body cut at the
+# size cap (WARC-Truncated) holds and both read zlib and raw deflate; only Scrapy's also
+# undoes x-gzip, zstd and codings applied in turn ("gzip, br"), survives a gzip member
+# whose CRC is wrong, which warcio hands back as garbage, and stops at a size cap.
 
 
-def _unbrotli(data: bytes) -> bytes:
-    # Scrapy's needs Google's Brotli (Decompressor.process); pywb's brotlipy installs a
-    # module of the same name whose Decompressor only has decompress().
-    if hasattr(brotli.Decompressor, "process"):
-        return _scrapy_unbrotli(data)
-    return bytes(brotli.Decompressor().decompress(data))
-
-
-DECODERS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gunzip,
-    "x-gzip": gunzip,
-    "deflate": _inflate,
-    "br": _unbrotli,
-    "zstd": _unzstd,
-}
-
-
-def decoded_payload(body: bytes, headers: StatusAndHeaders | None) -> bytes:
+def decoded_payload(
+    body: bytes, headers: StatusAndHeaders | None, max_size: int = MAX_DECODED
+) -> bytes:
     """``body`` with its Content-Encoding undone, the way the crawler's extraction saw it:
-    codings are undone last first, stopping at the first one we cannot undo."""
-    codings = [
-        coding.strip().lower()
-        for value in header_values(headers, "Content-Encoding")
-        for coding in value.split(",")
-        if coding.strip()
-    ]
-    for coding in reversed(codings):
-        decoder = DECODERS.get(coding)
-        if decoder is None:
-            break
-        body = decoder(body)
-    return body
+    codings are undone last first, stopping at the first one we cannot undo. Raises
+    archive.warc.codings.DecodedTooLarge past ``max_size`` decoded bytes."""
+    codings = content_codings(header_values(headers, "Content-Encoding"))
+    return decode(body, codings, max_size)

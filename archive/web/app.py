@@ -36,6 +36,7 @@ from archive.registry.lookup import NotFound as UnknownId
 from archive.rot.reports import parse_states, rot_report
 from archive.store.db import Store
 from archive.store.models import Capture, LinkState
+from archive.warc.codings import decoded_cap
 from archive.warc.stored import READ_ERRORS, Undecodable
 from archive.web import downloads, listing, queries, records
 from archive.web.hosts import HostCheck, hostname_of, origin
@@ -142,6 +143,8 @@ class Viewer:
         self.replay = replay
         self.salt = store.config.hashids_salt
         self.warc_dir = store.config.warc_dir
+        #: a payload downloaded decoded is never inflated past the crawl's cap on bodies
+        self.decoded_cap = decoded_cap(store.config.max_body_size)
         self.replay_port = replay_port
         self.hosts = HostCheck(hostnames)
         self.templates = _environment()
@@ -308,7 +311,7 @@ class Viewer:
                 return payload, payload.coding
             payload.close()
             try:
-                return [capture_payload(s, self.warc_dir, c)], ""
+                return [capture_payload(s, self.warc_dir, c, self.decoded_cap)], ""
             except Undecodable as exc:  # shown as stored, as `archive cat` shows it
                 return [exc.stored], payload.coding
         except NoPayload as exc:

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from archive.registry.importer import Importer
 from archive.rot.due import due_refs
 from archive.store.models import Resource
+from crawler.compression import DecodedTooLarge
 from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
@@ -161,7 +162,11 @@ class ResourcesSpider(scrapy.Spider):
             yield self._item(request, response=failure.value.response)
             return
         error_class, message = classify(failure)
-        yield self._item(request, error_class=error_class, error_message=message)
+        # A body too large to decode was answered and archived: the capture points at it.
+        answer = failure.value.response if isinstance(failure.value, DecodedTooLarge) else None
+        item = self._item(request, answer, error_class=error_class, error_message=message)
+        item.body = None  # never decoded: nothing to extract a preview from
+        yield item
 
     def _item(
         self,
