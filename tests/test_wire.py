@@ -10,17 +10,15 @@ de-chunked, so a ``Transfer-Encoding`` line is kept renamed in place as
 
 from __future__ import annotations
 
-import socket
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from hostile import RawServer
 from warcio.archiveiterator import ArchiveIterator
 from warctools import Wayback, assert_warcio_check
 
@@ -55,56 +53,11 @@ ROUTES = {
     "/odd": ODD_HEAD + BODY,
     "/chunked": CHUNKED_HEAD + CHUNKED_WIRE,
 }
-NOT_FOUND = b"HTTP/1.0 404 Nope\r\nContent-Length: 0\r\n\r\n"
-
-
-class RawServer:
-    """A plain socket server: reads a request head, writes a route's exact bytes, closes.
-    ``received`` maps each path to the request heads it read, byte for byte."""
-
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
-        self.tls = tls
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.received: dict[str, list[bytes]] = {}
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:  # closed: the test is over
-                return
-            if self.tls:
-                try:
-                    conn = self.tls.wrap_socket(conn, server_side=True)
-                except (ssl.SSLError, OSError):
-                    continue
-            with conn:
-                head = b""
-                while b"\r\n\r\n" not in head and (data := conn.recv(65536)):
-                    head += data
-                path = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else ""
-                self.received.setdefault(path, []).append(head)
-                # a proxy is asked for the absolute URI
-                conn.sendall(ROUTES.get(urlsplit(path).path, NOT_FOUND))
-
-    def __enter__(self) -> RawServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
 def raw_server() -> Iterator[RawServer]:
-    with RawServer() as server:
+    with RawServer(ROUTES) as server:
         yield server
 
 
@@ -203,7 +156,7 @@ def test_archived_heads_are_the_bytes_of_the_wire(
 
 @pytest.mark.slow
 def test_https_archives_the_http_inside_the_tls(archive_home: Path, tmp_path: Path) -> None:
-    with RawServer(self_signed(tmp_path)) as server:
+    with RawServer(ROUTES, self_signed(tmp_path)) as server:
         result = crawl("--url", server.url("/odd"), "--ignore-robots")
         assert result.returncode == 0, result.stderr[-3000:]
         files = sorted((archive_home / "warcs").glob("*.warc.gz"))
