@@ -5,7 +5,8 @@ crawl must end on its own, its process tree staying well under 1 GB; the hostile
 is recorded (cut and marked truncated, or with the error that stopped it) and its bytes
 archived as they came; the WARC passes ``warcio check``; the good pages get their
 previews. Stored bombs must not blow up what reads payloads back either: the payload
-decoder, ``archive cat --payload``, the viewer's decoded download, ``reindex``.
+decoder, ``archive cat --payload``, the viewer's decoded download, ``reindex``, and
+``archive extract`` of a local ``.gz`` file.
 """
 
 from __future__ import annotations
@@ -351,3 +352,13 @@ def test_the_viewer_gives_a_bomb_as_stored_when_asked_for_it_decoded(
     assert reply.status_code == 200
     assert reply.headers["Content-Type"] == "application/gzip"  # a .gz download
     assert reply.get_data() == bomb("gzip").read_bytes()
+
+
+def test_archive_extract_of_a_gzipped_bomb_stops_at_the_cap(
+    bomb: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from archive.extract import extract_file
+
+    page = tmp_path / "page.html.gz"
+    page.write_bytes(bomb("gzip").read_bytes())
+    assert extract_file(page).kind == "none"  # not read: it gunzips to 1 GiB
