@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import tinycss2
 from lxml import etree
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import HTMLParser
 from w3lib.encoding import http_content_type_encoding
 from w3lib.url import safe_url_string
 
@@ -173,58 +173,89 @@ _FIRST = {kind: n for n, kind in enumerate((STYLESHEET, "font", FRAME, "script",
 # -- HTML ------------------------------------------------------------------------------------
 
 
-def _document(body: bytes, content_type: str | None) -> tuple[HtmlElement | None, str]:
-    text, encoding = decode(body, content_type)
+#: Only the first this many bytes of a page are read for what it loads (as extraction reads
+#: only its first 10 MB): a page of 50 MB of markup must not hold up the crawl reading it.
+MAX_INPUT = 10 * 1024 * 1024
+
+
+class _Loads:
+    """An lxml parser target collecting what a document loads while it is parsed, so no
+    tree is built: memory stays flat however many elements a page has. Each kind of
+    finding keeps document order; the kinds come in the order the caps rank them by."""
+
+    def __init__(self) -> None:
+        self.base: str | None = None
+        self.links: list[tuple[str, str]] = []
+        self.attributes: list[list[tuple[str, str]]] = [[] for _ in _ATTRIBUTES]
+        self.srcsets: list[tuple[str, str]] = []
+        self.backgrounds: list[tuple[str, str]] = []
+        self.styled: list[tuple[str, str]] = []
+        self.styles: list[str] = []
+        self._style: list[str] | None = None
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if tag == "base" and self.base is None and attrib.get("href"):
+            self.base = attrib["href"]
+        elif tag == "link" and (kind := _link_kind(attrib)) is not None:
+            self.links += [(v, kind) for v in [attrib.get("href") or ""] if v]
+            self.links += [(v, "image") for v in srcset_urls(attrib.get("imagesrcset") or "")]
+        elif tag == "style":
+            self._style = []
+        for n, (element, attribute, kind) in enumerate(_ATTRIBUTES):
+            if tag == element and (value := attrib.get(attribute)):
+                self.attributes[n].append((value, kind))
+        if tag in ("img", "source") and (srcset := attrib.get("srcset")):
+            self.srcsets += [(v, "image") for v in srcset_urls(srcset)]
+        if "background" in attrib:  # <body background>, <td background>
+            self.backgrounds.append((attrib["background"] or "", "image"))
+        if style := attrib.get("style"):
+            self.styled += [(v, "image") for v in style_attribute_urls(style)]
+
+    def end(self, tag: str) -> None:
+        if tag == "style" and self._style is not None:
+            self.styles.append("".join(self._style))
+            self._style = None
+
+    def data(self, text: str) -> None:
+        if self._style is not None:
+            self._style.append(text)
+
+    def close(self) -> _Loads:
+        return self
+
+    def found(self) -> list[tuple[str, str]]:
+        """(raw value, kind) of everything the document loads."""
+        out = list(self.links)
+        for values in self.attributes:
+            out += values
+        out += self.srcsets + self.backgrounds + self.styled
+        for text in self.styles:
+            out += _rule_urls(tinycss2.parse_stylesheet(text, True, True))
+        return out
+
+
+def _parsed(body: bytes, content_type: str | None) -> tuple[_Loads | None, str]:
+    text, encoding = decode(body[:MAX_INPUT], content_type)
     if encoding.startswith("utf-16"):  # URLs of UTF-16 pages are encoded as UTF-8
         encoding = "utf-8"
+    # One parser per document: lxml parsers must not be shared between threads. Text decoded
+    # by the page's real charset is handed over as UTF-8, so a <meta charset> that lies
+    # cannot make lxml decode it again.
+    parser = HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, target=_Loads()
+    )
     try:
-        return document_fromstring(text.encode("utf-8"), parser=_utf8_parser()), encoding
+        loads: _Loads = etree.fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None, encoding
+    return loads, encoding
 
 
-def _utf8_parser() -> HTMLParser:
-    # One per document: lxml parsers must not be shared between threads (the preview
-    # extractor's runs on another). Text decoded by the page's real charset is handed
-    # over as UTF-8, so a <meta charset> that lies cannot make lxml decode it again.
-    return HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True
-    )
-
-
-def _base_of(doc: HtmlElement, url: str) -> str:
-    for href in doc.xpath("//base/@href"):
-        resolved = resolve(url, str(href))
-        if resolved:
-            return resolved
-    return url
-
-
-def _link_kind(link: HtmlElement) -> str | None:
+def _link_kind(link: dict[str, str]) -> str | None:
     rels = (link.get("rel") or "").lower().split()
     if "preload" in rels:
         return _PRELOAD_AS.get((link.get("as") or "").strip().lower(), "preload")
     return next((_LINK_RELS[r] for r in rels if r in _LINK_RELS), None)
-
-
-def _html_urls(doc: HtmlElement) -> Iterator[tuple[str, str]]:
-    """(raw value, kind) of everything the document loads, in document order per kind."""
-    for link in doc.iter("link"):
-        kind = _link_kind(link)
-        if kind is not None:
-            yield from ((v, kind) for v in [link.get("href") or ""] if v)
-            yield from ((v, "image") for v in srcset_urls(link.get("imagesrcset") or ""))
-    for tag, attribute, kind in _ATTRIBUTES:
-        for el in doc.iter(tag):
-            value = el.get(attribute)
-            if value:
-                yield value, kind
-    for el in doc.xpath("//img[@srcset] | //source[@srcset]"):
-        yield from ((v, "image") for v in srcset_urls(el.get("srcset") or ""))
-    for el in doc.xpath("//*[@background]"):  # <body background>, <td background>
-        yield el.get("background") or "", "image"
-    for el in doc.xpath("//*[@style]"):
-        yield from ((v, "image") for v in style_attribute_urls(el.get("style") or ""))
 
 
 def html_requisites(
@@ -234,14 +265,11 @@ def html_requisites(
     and ``<picture>`` included), scripts, media and tracks, frames (unless ``frames`` is
     off), objects and embeds, and the ``url()``s and ``@import``s of its ``<style>``
     elements and ``style=`` attributes."""
-    doc, encoding = _document(body, content_type)
-    if doc is None:
+    loads, encoding = _parsed(body, content_type)
+    if loads is None:
         return []
-    base = _base_of(doc, url)
-    found = list(_html_urls(doc))
-    for style in doc.iter("style"):
-        rules = tinycss2.parse_stylesheet(style.text_content(), True, True)
-        found += list(_rule_urls(rules))
+    base = (resolve(url, loads.base) if loads.base else None) or url
+    found = loads.found()
     if not frames:
         found = [(value, kind) for value, kind in found if kind != FRAME]
     return _resolved(found, base, encoding)
