@@ -136,10 +136,13 @@ def test_an_extraction_over_its_time_budget_costs_only_its_page() -> None:
 
 
 def test_an_extraction_over_its_memory_cap_costs_only_its_page() -> None:
-    bounds = Bounds(workers=1, memory=400 << 20, timeout=60, max_input=50 << 20, max_pdf_pages=200)
+    bounds = Bounds(workers=1, memory=400 << 20, timeout=60, max_input=80 << 20, max_pdf_pages=200)
     pool = PreviewPool(bounds)
     try:
-        huge = b"<html><body>" + b"<p>more</p>" * 4_000_000
+        # 100,000 paragraphs of 100 words: 60 MB of text, copied as it is read
+        huge = b"<html><body>" + b"".join(
+            b"<p>Paragraph %d: %s</p>" % (n, b"words " * 100) for n in range(100_000)
+        )
         preview = pool.outcome(pool.submit(huge, "text/html", "http://a/"), "http://a/")
         assert preview.full_text == "" and "memory cap" in (preview.extractor or ""), preview
         page = html_page("Next", "The same worker, or its successor, still extracts pages.")

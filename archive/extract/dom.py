@@ -11,9 +11,10 @@ import itertools
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from lxml import etree
-from lxml.html import HtmlElement, HTMLParser, document_fromstring
+from lxml.html import HtmlElement, HtmlElementClassLookup, HTMLParser, document_fromstring
 
 from archive.extract import rules
 from archive.extract.mass import Mass, measure
@@ -22,11 +23,6 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # libxml2 drops what follows an early </body> or </html>, which pages emit twice (a template's
 # closing tags, then the article); a browser keeps reading into <body>, and so do we.
 _BODY_END = re.compile(r"</(?:body|html)\s*>", re.I)
-# huge_tree: without it libxml2 drops everything nested deeper than 256 elements, which
-# page builders reach
-_PARSER = HTMLParser(
-    remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False, huge_tree=True
-)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[-_\s:./]+")
 
@@ -45,7 +41,7 @@ def parse(text: str) -> HtmlElement | None:
     if not text.strip():
         return None
     try:
-        doc = document_fromstring(text, parser=_PARSER)
+        doc = _parse_at_most(text, MAX_ELEMENTS)
     except etree.XMLSyntaxError as exc:
         if any(e.type == etree.ErrorTypes.ERR_NO_MEMORY for e in exc.error_log):
             raise MemoryError("libxml2 ran out of memory parsing the page") from exc
@@ -53,6 +49,40 @@ def parse(text: str) -> HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None
     _keep_first(doc, MAX_ELEMENTS)
+    return doc
+
+
+_OPTIONS: dict[str, Any] = {
+    "remove_comments": True,
+    "remove_pis": True,
+    "collect_ids": False,
+    "default_doctype": False,
+    # without it libxml2 drops everything nested deeper than 256 elements, which page
+    # builders reach
+    "huge_tree": True,
+}
+_PARSER = HTMLParser(**_OPTIONS)
+#: Characters fed to the parser at a time.
+_CHUNK = 1 << 16
+
+
+def _parse_at_most(text: str, limit: int) -> HtmlElement:
+    """The document tree of ``text``, fed to libxml2 a chunk at a time and no longer once
+    it holds ``limit`` elements: the tree of a page of millions of tiny elements never
+    exists whole (the memory parser would build all of it first)."""
+    if len(text) < 3 * limit:  # an element takes 3 characters at least: at most `limit`
+        return document_fromstring(text, parser=_PARSER)
+    parser = etree.HTMLPullParser(events=("start",), **_OPTIONS)
+    parser.set_element_class_lookup(HtmlElementClassLookup())
+    elements = 0
+    for start in range(0, len(text), _CHUNK):
+        parser.feed(text[start : start + _CHUNK])
+        elements += sum(1 for _ in parser.read_events())
+        if elements > limit:
+            break
+    doc = parser.close()
+    if doc is None:
+        raise etree.ParserError("Document is empty")
     return doc
 
 
