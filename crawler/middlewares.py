@@ -246,19 +246,22 @@ class WarcCaptureMiddleware:
             "request_head": wire.request if wire else None,
             "response_head": wire.response if wire else None,
         }
+        resource_id = request.meta.get("resource_id")
         hop = await maybe_deferred_to_future(
-            session.in_writer(_write_exchange, session, exchange_fields)
+            session.in_writer(_write_exchange, session, exchange_fields, resource_id)
         )
         request.meta.setdefault(HOPS, []).append(hop)
         # Downstream (decompression, extraction) sees exactly the bytes the WARC holds.
         return response.replace(body=body) if truncated else response
 
 
-def _write_exchange(session: ArchiveSession, fields: dict[str, Any]) -> Hop:
+def _write_exchange(
+    session: ArchiveSession, fields: dict[str, Any], resource_id: str | None
+) -> Hop:
     """Write one exchange, a revisit if its payload repeats the last capture of its URL
     (on the writer thread: the lookup, the digest and the compression are its work)."""
     url, status, body = fields["url"], fields["status"], fields["response_body"]
-    target = session.revisit_target(url) if 200 <= status < 300 else None
+    target = session.revisit_target(url, resource_id) if 200 <= status < 300 else None
     result = session.writer.write_exchange(**fields, revisit_of=target)
     written = result.response
     return Hop(

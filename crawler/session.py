@@ -170,12 +170,18 @@ class ArchiveSession:
 
     # -- what the middleware and pipeline ask of the store ---------------------------------
 
-    def revisit_target(self, url: str) -> RevisitTarget | None:
-        """The latest full capture of ``url`` a new identical payload can refer to."""
+    def revisit_target(self, url: str, resource_id: str | None) -> RevisitTarget | None:
+        """The latest full capture of ``url`` a new identical payload can refer to: for a
+        resource's page, among that resource's captures; for a page requisite (no
+        ``resource_id``), among the requisites fetched before. Both by an index: this runs
+        for every response."""
         with self.store.session() as s:
+            if resource_id is None:
+                return self._requisite_target(s, url)
             last = s.scalar(
                 select(Capture)
                 .where(
+                    Capture.resource_id == resource_id,
                     Capture.final_url == url,
                     Capture.payload_digest.is_not(None),
                     Capture.warc_record_id.is_not(None),
@@ -186,7 +192,7 @@ class ArchiveSession:
             if last is not None and last.is_revisit and last.revisit_of:
                 last = s.get(Capture, last.revisit_of)
             if last is None or last.is_revisit or not last.warc_date:
-                return self._requisite_target(s, url)
+                return None
             return RevisitTarget(
                 last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
             )
