@@ -1,21 +1,25 @@
-"""The wiki as it really is: its stable ids (bare or ``sid_``), on SQLite and PostgreSQL."""
+"""The wiki as it really is: its stable ids (bare or ``sid_``), its per-page citation-archive
+files and the checks they record, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import base64
 import json
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from archive.capture.record import FetchOutcome, new_capture_id, record_capture
 from archive.cli import cli
 from archive.registry import ids
 from archive.registry.importer import Importer
 from archive.store.db import Store
-from archive.store.models import Resource
+from archive.store.models import Capture, PriorCheck, Resource
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "resources"
 REGISTRY = SHARED / "example-resources.yaml"
@@ -24,10 +28,8 @@ CBS = "https://www.cbsnews.com/sanfrancisco/news/openai-exec-jan-leike-resigns-s
 
 
 def run(store: Store, *args: str) -> Result:
-    env = {
-        "ARCHIVE_HOME": str(store.config.home),
-        "ARCHIVE_DATABASE_URL": store.config.database_url,
-    }
+    config = store.config
+    env = {"ARCHIVE_HOME": str(config.home), "ARCHIVE_DATABASE_URL": config.database_url}
     return CliRunner().invoke(cli, list(args), env=env)
 
 
@@ -172,3 +174,285 @@ def test_a_later_stable_id_is_displayed_and_the_old_one_still_resolves(
     )
     taken = Importer(store).import_file(other)
     assert taken.new == 0 and "already belongs to e751ccb632c5857b" in taken.rejected[0].reason
+
+
+# --- 2. the wiki's citation-archive files -----------------------------------------------------
+
+NIST = "https://www.nist.gov/itl/ai-risk-management-framework"
+PDF = "https://arxiv.org/pdf/2310.01405"
+GONE = "https://www.governance.ai/research-paper/towards-best-practices-in-agi-safety"
+CITATIONS = {
+    "ai-governance": """\
+pageId: ai-governance
+verifiedAt: 2026-02-14
+totalCitations: 3
+verified: 2
+broken: 1
+unverifiable: 0
+citations:
+  - footnote: 1
+    url: https://www.nist.gov/itl/ai-risk-management-framework/
+    linkText: AI Risk Management Framework
+    claimContext: NIST released its AI Risk Management Framework in January 2023, a voluntary
+      framework for organizations designing and deploying AI systems.[^1]
+    fetchedAt: 2026-02-14T10:20:31.512Z
+    httpStatus: 200
+    pageTitle: AI Risk Management Framework | NIST
+    contentSnippet: The AI RMF is intended for voluntary use and to improve the ability to
+      incorporate trustworthiness considerations into the design of AI products.
+    contentLength: 48213
+    status: verified
+    note: null
+  - footnote: 2
+    url: https://arxiv.org/pdf/2310.01405
+    linkText: Representation Engineering (PDF)
+    claimContext: Representation engineering reads and steers a model's internal
+      representations.[^2]
+    fetchedAt: 2026-02-14T10:20:33.090Z
+    httpStatus: 200
+    pageTitle: (PDF document)
+    contentSnippet: null
+    contentLength: 3391807
+    status: verified
+    note: null
+  - footnote: 3
+    url: https://www.governance.ai/research-paper/towards-best-practices-in-agi-safety
+    linkText: 'Schuett et al., "Towards best practices in AGI safety and governance"'
+    claimContext: A survey of 51 experts found broad support for pre-deployment risk
+      assessments.[^3]
+    fetchedAt: 2026-02-14T10:20:34.771Z
+    httpStatus: 404
+    pageTitle: null
+    contentSnippet: null
+    contentLength: 0
+    status: broken
+    note: HTTP 404
+""",
+    "interpretability": """\
+pageId: interpretability
+verifiedAt: 2026-02-15
+totalCitations: 3
+verified: 2
+broken: 0
+unverifiable: 1
+citations:
+  - footnote: 4
+    url: https://arxiv.org/abs/2310.01405
+    linkText: 'Representation Engineering: A Top-Down Approach to AI Transparency'
+    claimContext: Zou et al. propose a top-down approach to transparency.[^4]
+    fetchedAt: 2026-02-15T08:02:11.004Z
+    httpStatus: 200
+    pageTitle: '[2310.01405] Representation Engineering: A Top-Down Approach to AI Transparency'
+    contentSnippet: 'Abstract: In this paper, we identify and characterize the emerging area of
+      representation engineering (RepE).'
+    contentLength: 51877
+    status: verified
+    note: null
+  - footnote: 5
+    url: https://arxiv.org/pdf/2310.01405
+    linkText: Representation Engineering (PDF)
+    claimContext: The paper's appendix lists the probing datasets.[^5]
+    fetchedAt: 2026-02-15T08:02:12.336Z
+    httpStatus: 200
+    pageTitle: (PDF document)
+    contentSnippet: null
+    contentLength: 3391807
+    status: verified
+    note: null
+  - footnote: 6
+    url: https://x.com/janleike/status/1791498174659715494
+    linkText: Jan Leike on X
+    claimContext: Leike wrote that safety culture had taken a backseat to shiny products.[^6]
+    fetchedAt: 2026-02-15T08:02:12.401Z
+    httpStatus: null
+    pageTitle: null
+    contentSnippet: null
+    contentLength: null
+    status: unverifiable
+    note: Social media domain — cannot verify automatically
+""",
+    "standards-bodies": """\
+pageId: standards-bodies
+verifiedAt: 2026-02-16
+totalCitations: 3
+verified: 1
+broken: 1
+unverifiable: 0
+citations:
+  - footnote: 2
+    url: http://nist.gov/itl/ai-risk-management-framework?utm_source=newsletter
+    linkText: NIST AI RMF
+    claimContext: Standards bodies have begun publishing AI guidance.[^2]
+    fetchedAt: 2026-02-16T12:00:00Z
+    httpStatus: 200
+    pageTitle: AI Risk Management Framework | NIST
+    contentSnippet: The AI RMF is intended for voluntary use.
+    contentLength: 48213
+    status: verified
+    note: null
+  - footnote: 3
+    url: https://standards.example.org/ai/working-group-7
+    linkText: Working group 7 charter
+    claimContext: The working group first met in 2024.[^3]
+    fetchedAt: 2026-02-16T12:00:01Z
+    httpStatus: 0
+    pageTitle: null
+    contentSnippet: null
+    contentLength: 0
+    status: broken
+    note: getaddrinfo ENOTFOUND standards.example.org
+  - footnote: 7
+    url: https://www.iso.org/standard/81230.html
+    linkText: ISO/IEC 42001
+    claimContext: ISO/IEC 42001 specifies an AI management system.[^7]
+    fetchedAt: null
+    httpStatus: null
+    pageTitle: null
+    contentSnippet: null
+    contentLength: null
+    status: pending
+    note: null
+""",
+}
+
+
+@pytest.fixture
+def citation_archive(tmp_path: Path) -> Path:
+    """The wiki's data/citation-archive/: three pages citing overlapping URLs."""
+    folder = tmp_path / "data" / "citation-archive"
+    folder.mkdir(parents=True)
+    for page, text in CITATIONS.items():
+        (folder / f"{page}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _by_url(store: Store) -> dict[str, Resource]:
+    with store.session() as s:
+        return {r.url: r for r in s.scalars(select(Resource))}
+
+
+def test_citation_files_make_and_join_resources_with_their_pages_and_footnotes(
+    store: Store, citation_archive: Path
+) -> None:
+    Importer(store).import_file(REGISTRY)
+    result = run(store, "import", str(citation_archive))
+    assert result.exit_code == 0, result.output
+    for page, new, prior in (("ai-governance", 1, 3), ("interpretability", 1, 3)):
+        assert f"{page}.yaml: {new} new, " in result.output
+        assert f"0 rejected; {prior} new prior checks" in result.output
+    assert "standards-bodies.yaml: 2 new, 0 updated, 1 unchanged" in result.output
+
+    res = _by_url(store)
+    assert len(res) == 5 + 4  # the registry's five, and four URLs it did not have
+    # The NIST page is cited three ways (slash, http, tracking parameter): one resource,
+    # the registry's, its URL and title as the registry has them.
+    nist = res[NIST]
+    assert nist.resource_id == "54dbc15413425997"
+    assert (nist.title, nist.cited_by) == (
+        "AI Risk Management Framework",
+        ["ai-governance", "standards-bodies"],
+    )
+    assert res[PDF].cited_by == ["ai-governance", "interpretability"]
+    assert res[PDF].title == "Representation Engineering (PDF)"
+    assert res["https://arxiv.org/abs/2310.01405"].cited_by == ["interpretability"]
+    gone = res[GONE]
+    assert gone.resource_id == ids.resource_id_for(GONE)  # the wiki's own rule
+    assert gone.title == 'Schuett et al., "Towards best practices in AGI safety and governance"'
+    assert gone.meta == {}  # the check is kept apart, not as a field of the resource
+
+    again = run(store, "import", str(citation_archive))
+    assert again.output.count("0 new, 0 updated, 3 unchanged, 0 rejected; 0 new prior checks") == 3
+
+
+def test_prior_checks_show_on_the_card_and_never_count_as_ours(
+    store: Store, citation_archive: Path
+) -> None:
+    Importer(store).import_file(REGISTRY)
+    Importer(store).import_file(citation_archive / "ai-governance.yaml")
+    Importer(store).import_file(citation_archive / "interpretability.yaml")
+    Importer(store).import_file(citation_archive / "standards-bodies.yaml")
+
+    card = run(store, "show", PDF).output
+    assert "Cited by: ai-governance [^2], interpretability [^5]" in card
+    assert "Captures: 0" in card
+    assert "Prior checks by the wiki: 2 (its own; not our captures, not counted)" in card
+    assert "  2026-02-15 · interpretability [^5] · HTTP 200 · verified · (PDF document)" in card
+    assert card.index("interpretability [^5] ·") < card.index(
+        "ai-governance [^2] ·"
+    )  # latest first
+    nist = run(store, "show", NIST).output
+    assert "Cited by: ai-governance [^1], standards-bodies [^2]" in nist
+    pending = run(store, "show", "https://www.iso.org/standard/81230.html").output
+    assert "  not checked · standards-bodies [^7] · pending" in pending
+
+    shown = json.loads(run(store, "show", "--json", GONE).stdout)
+    assert shown["captures"] == [] and shown["preview"] is None
+    assert shown["link_state"] == "unknown" and shown["state_since"] is None
+    [check] = shown["prior_checks"]
+    assert check | {"claim_context": None} == {
+        "page_id": "ai-governance",
+        "footnote": 3,
+        "url": GONE,
+        "link_text": 'Schuett et al., "Towards best practices in AGI safety and governance"',
+        "claim_context": None,
+        "checked_at": "2026-02-14T10:20:34.771000+00:00",
+        "http_status": 404,
+        "status": "broken",
+        "page_title": None,
+        "content_snippet": None,
+        "content_length": 0,
+        "note": "HTTP 404",
+        "verified_at": "2026-02-14",
+        "source": "ai-governance.yaml",
+    }
+    assert check["claim_context"].startswith("A survey of 51 experts found broad support")
+    pdf = json.loads(run(store, "show", "--json", PDF).stdout)["prior_checks"]
+    assert [(c["page_id"], c["content_snippet"], c["page_title"]) for c in pdf] == [
+        ("interpretability", None, "(PDF document)"),
+        ("ai-governance", None, "(PDF document)"),
+    ]
+
+    # The wiki saw a 404 and a failed lookup: to us they are still unchecked, and due now.
+    report = run(store, "report", "--json", "--state", "dead,gone,paywalled,redirected")
+    assert json.loads(report.stdout) == []
+    stats = json.loads(run(store, "stats", "--json").stdout)
+    assert stats["captures"] == 0 and stats["link_states"] == {"unknown": 9}
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Capture)) == 0
+        assert s.scalar(select(func.count()).select_from(PriorCheck)) == 9
+        due = s.scalar(select(Resource.next_due_at).where(Resource.url == GONE))
+    assert due is not None and due <= datetime.now(UTC)
+
+    # Our first 404 is our first check: one more is needed before the page is gone.
+    _our_check(store, GONE, 404)
+    assert json.loads(run(store, "report", "--json", "--state", "gone").stdout) == []
+    assert _by_url(store)[GONE].consecutive_failures == 1
+    history = json.loads(run(store, "history", "--json", GONE).stdout)
+    assert len(history) == 1
+
+
+def _our_check(store: Store, url: str, status: int) -> None:
+    when = datetime.now(UTC)
+    with store.session() as s:
+        res = s.scalar(select(Resource).where(Resource.url == url))
+        assert res is not None
+        cid = new_capture_id(s, res, when, store.config.hashids_salt)
+        outcome = FetchOutcome(cid, res.resource_id, url, when, url, status, "text/html")
+        record_capture(s, outcome, refresh_days=30, now=when)
+
+
+def test_a_citation_file_without_its_page_is_refused_whole(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "nameless.yaml"
+    path.write_text("verifiedAt: 2026-02-14\ncitations:\n  - url: https://x.org/a\n")
+    report = Importer(store).import_file(path)
+    assert report.error is not None and "needs its pageId" in report.error
+    assert f"{path}:1:" in report.error
+    bad_row = tmp_path / "bad-row.yaml"
+    bad_row.write_text(
+        "pageId: p\ncitations:\n  - footnote: 1\n    url: https://x.org/a\n"
+        "  - footnote: 2\n    url: mailto:editor@x.org\n    status: broken\n"
+    )
+    report = Importer(store).import_file(bad_row)
+    assert report.new == 1 and [(r.line, "mailto" in r.reason) for r in report.rejected] == [
+        (5, True)
+    ]

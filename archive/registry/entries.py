@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archive.registry import ids
+from archive.registry.citations import PRIOR_KEY
 from archive.registry.sources import Row
 from archive.registry.urls import check_url
 
-#: The fields a resource has columns for: the rest of a row is kept verbatim in ``meta``.
-_CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days"}
+#: The fields a resource has columns for (and a citation's prior check, kept apart): the
+#: rest of a row is kept verbatim in ``meta``.
+_CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days", PRIOR_KEY}
 # What `archive export json` writes about our own checks (its entries carry an "archive"
 # block): derived from the captures, so re-importing an export changes nothing.
 _EXPORTED = {"archive", "fetch_status", "last_fetched_at"}
@@ -29,6 +31,8 @@ class Entry:
     meta: dict[str, Any]
     #: What was wrong with the row but did not keep it out (an implausible stable id).
     warnings: list[str] = field(default_factory=list)
+    #: The wiki's own checks of this URL, from citation-archive files (``citations``).
+    prior: list[dict[str, Any]] = field(default_factory=list)
 
     def absorb(self, other: Entry) -> None:
         """Take in a later row of the same resource: its values win, citations accumulate."""
@@ -36,6 +40,7 @@ class Entry:
         merged["cited_by"] = union(self.fields.get("cited_by"), other.fields.get("cited_by"))
         self.fields, self.meta = merged, {**self.meta, **other.meta}
         self.stable_id = self.stable_id or other.stable_id
+        self.prior.extend(other.prior)
 
 
 def _jsonable(value: Any) -> Any:
@@ -92,7 +97,8 @@ def validate(row: Row) -> Entry:
         fields["refresh_seconds"] = seconds
     skip = _CORE | _EXPORTED if "archive" in data else _CORE
     meta = {str(k): _jsonable(v) for k, v in data.items() if k not in skip}
-    return Entry(row.line, rid, url, fields, stable_id, meta, warnings)
+    prior = [data[PRIOR_KEY]] if isinstance(data.get(PRIOR_KEY), dict) else []
+    return Entry(row.line, rid, url, fields, stable_id, meta, warnings, prior)
 
 
 def _given_stable_id(value: Any) -> tuple[str | None, list[str]]:

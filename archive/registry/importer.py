@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.registry import ids
+from archive.registry.citations import known_resources, record_prior_checks
 from archive.registry.entries import Entry, union, validate
 from archive.registry.sources import MalformedFile, Row, read_rows
 from archive.registry.urls import BadURL, host_of, url_key
@@ -41,13 +42,16 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     #: Every resource the file named (new, updated or unchanged), in file order.
     resource_ids: list[str] = field(default_factory=list)
+    #: The wiki's own checks newly recorded, for a citation-archive file (else None).
+    prior_checks: int | None = None
 
     def summary(self) -> str:
         if self.error:
             return f"{self.error} (nothing imported)"
+        prior = "" if self.prior_checks is None else f"; {self.prior_checks} new prior checks"
         return (
             f"{self.path}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected"
+            f"{len(self.rejected)} rejected{prior}"
         )
 
 
@@ -76,9 +80,36 @@ class Importer:
             return report
         entries = self._validate_all(rows, report)
         with self.store.session() as session:
+            entries = self._join_cited(session, entries)
             self._upsert(session, entries, report)
+            if any(e.prior for e in entries):
+                accepted = set(report.resource_ids)
+                checks = [
+                    (e.resource_id, prior)
+                    for e in entries
+                    if e.resource_id in accepted
+                    for prior in e.prior
+                ]
+                report.prior_checks = record_prior_checks(session, checks, path.name, self.now)
         report.rejected.sort(key=lambda r: r.line)
         return report
+
+    def _join_cited(self, session: Session, entries: list[Entry]) -> list[Entry]:
+        """A citation names its URL as its page wrote it: it joins the resource that URL is
+        (the same page, stored or earlier in the file) rather than making a second one, and
+        gives a title only to a resource it makes."""
+        known = known_resources(session, [e.url for e in entries if e.prior])
+        if not known:
+            return entries
+        by_id: dict[str, Entry] = {}
+        for entry in entries:
+            if entry.prior and entry.url in known:
+                entry.resource_id, entry.url = known[entry.url]
+                entry.fields.pop("title", None)
+            first = by_id.setdefault(entry.resource_id, entry)
+            if first is not entry:
+                first.absorb(entry)
+        return list(by_id.values())
 
     def _validate_all(self, rows: list[Row], report: ImportReport) -> list[Entry]:
         by_id: dict[str, Entry] = {}
@@ -273,8 +304,23 @@ def _safe_key(url: str) -> str:
         return url
 
 
+#: What a folder given to ``archive import`` is read for (the wiki's data/citation-archive/).
+LIST_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".txt")
+
+
+def list_files(paths: Iterable[Path]) -> list[Path]:
+    """The files named, a folder standing for the resource lists in it (by name)."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in LIST_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
 def import_files(
     store: Store, paths: Iterable[Path], allow_url_change: bool = False
 ) -> list[ImportReport]:
     importer = Importer(store, allow_url_change=allow_url_change)
-    return [importer.import_file(Path(p)) for p in paths]
+    return [importer.import_file(p) for p in list_files(paths)]
