@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
+from werkzeug.test import Client
 
 from archive.capture.record import FetchOutcome, new_capture_id, record_capture
 from archive.cli import cli
@@ -20,6 +21,7 @@ from archive.registry import ids
 from archive.registry.importer import Importer
 from archive.store.db import Store
 from archive.store.models import Capture, PriorCheck, Resource
+from archive.web.app import Viewer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "resources"
 REGISTRY = SHARED / "example-resources.yaml"
@@ -411,6 +413,14 @@ def test_prior_checks_show_on_the_card_and_never_count_as_ours(
         ("interpretability", None, "(PDF document)"),
         ("ai-governance", None, "(PDF document)"),
     ]
+
+    # The viewer's card shows them the same way.
+    viewer = Client(Viewer(store, replay_port=1))
+    html = viewer.get(f"/resource/{shown['resource_id']}").get_data(as_text=True)
+    assert "Prior checks by the wiki (1)" in html and "<li>ai-governance [^3]</li>" in html
+    assert "<td>HTTP 404</td>" in html and "<td>broken</td>" in html
+    html = viewer.get(f"/resource/{ids.resource_id_for(PDF)}").get_data(as_text=True)
+    assert "<li>interpretability [^5]</li>" in html and "Captures (0)" in html
 
     # The wiki saw a 404 and a failed lookup: to us they are still unchecked, and due now.
     report = run(store, "report", "--json", "--state", "dead,gone,paywalled,redirected")
