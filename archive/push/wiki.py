@@ -58,13 +58,13 @@ class PushReport:
     def summary(self) -> str:
         if self.dry_run:
             return (
-                f"{self.server}: would send {len(self.planned)} of {self.rows} rows "
-                f"({self.unchanged} unchanged since the last push); nothing sent"
+                f"{self.server}: would send {len(self.planned):,} of {self.rows:,} rows "
+                f"({self.unchanged:,} unchanged since the last push); nothing sent"
             )
         line = (
-            f"{self.server}: {self.sent} sent, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected, {len(self.failed)} failed, {self.left} left "
-            f"(of {self.rows} rows)"
+            f"{self.server}: {self.sent:,} sent, {self.unchanged:,} unchanged, "
+            f"{len(self.rejected):,} rejected, {len(self.failed):,} failed, {self.left:,} left "
+            f"(of {self.rows:,} rows)"
         )
         return line + (f"; stopped: {self.stopped}" if self.stopped else "")
 
