@@ -22,6 +22,9 @@ class Config:
     contact_url: str = base.ARCHIVE_CONTACT_URL
     viewer_url: str = base.ARCHIVE_VIEWER_URL
     wayback_api: str = base.ARCHIVE_WAYBACK_API
+    wiki_server: str = base.ARCHIVE_WIKI_SERVER
+    #: The wiki server's API key: never shown (a Config's repr leaves it out).
+    wiki_key: str = field(default=base.ARCHIVE_WIKI_KEY, repr=False)
     warc_prefix: str = base.ARCHIVE_WARC_PREFIX
     warc_max_size: int = base.ARCHIVE_WARC_MAX_SIZE
     max_body_size: int = base.ARCHIVE_MAX_BODY_SIZE
@@ -66,6 +69,8 @@ _FIELDS = {
     "ARCHIVE_CONTACT_URL": "contact_url",
     "ARCHIVE_VIEWER_URL": "viewer_url",
     "ARCHIVE_WAYBACK_API": "wayback_api",
+    "ARCHIVE_WIKI_SERVER": "wiki_server",
+    "ARCHIVE_WIKI_KEY": "wiki_key",
     "ARCHIVE_WARC_PREFIX": "warc_prefix",
     "ARCHIVE_WARC_MAX_SIZE": "warc_max_size",
     "ARCHIVE_MAX_BODY_SIZE": "max_body_size",

@@ -55,6 +55,12 @@ ARCHIVE_WARC_PREFIX = "archive"
 #: A WARC file is closed and a new one started once it passes this size.
 ARCHIVE_WARC_MAX_SIZE = 1024 * 1024 * 1024
 
+# --- the wiki's server -------------------------------------------------------
+#: Where ``archive push wiki`` sends the wiki's citation_content rows (or --server URL).
+ARCHIVE_WIKI_SERVER = ""
+#: Its API key, sent as a bearer token: give it in the environment, never on a command line.
+ARCHIVE_WIKI_KEY = ""
+
 # --- reports and the viewer -------------------------------------------------
 #: Where the web viewer answers: replay addresses in reports point there, and both
 #: servers answer to its host name.

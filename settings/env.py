@@ -39,6 +39,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ARCHIVE_WARC_PREFIX": str,
     "ARCHIVE_VIEWER_URL": str,
     "ARCHIVE_WAYBACK_API": str,
+    "ARCHIVE_WIKI_SERVER": str,
+    "ARCHIVE_WIKI_KEY": str,
     "ARCHIVE_MAX_BODY_SIZE": _size,
     "ARCHIVE_REQUISITES": _bool,
     "ARCHIVE_REQUISITES_MAX": int,

@@ -136,7 +136,6 @@ BAD_ROWS = [
     ("- url: https://x.org/" + "a" * 9000 + "\n", "longer than 8 KB"),
     ("- just a string\n", "not a mapping"),
     ("- url: https://x.org/ok\n  id: 'bad id!'\n", "not a valid id"),
-    ("- url: https://x.org/ok\n  stable_id: nope\n", "does not look like sid_"),
     ("- url: https://x.org/ok\n  tags: {a: 1}\n", "tags must be a list"),
     ("- url: https://x.org/ok\n  refresh_days: soon\n", "not a number of days"),
     ("- url: https://x.org/ok\n  refresh_days: 0\n", "between 1 hour and 10 years"),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 import click
+from sqlalchemy.orm import Session
 
 from archive.cli.context import Context
 from archive.cli.progress import Progress
@@ -21,12 +22,12 @@ from archive.rot.reports import parse_states
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["json", "cdxj", "wacz"]))
+@click.argument("kind", type=click.Choice(["json", "cdxj", "wacz", "citation-content"]))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write (json and cdxj: standard output by default; wacz: required).",
+    help="Where to write (standard output by default; wacz: required).",
 )
 @click.option("--ids", help="Only these resources (ids, sid_… or URLs, comma-separated).")
 @click.option("--state", "states", help="Only these link states, comma-separated.")
@@ -45,8 +46,11 @@ def export(
     title: str | None,
 ) -> None:
     """Export the archive: KIND is json (the wiki's snapshot format, with each citation's
-    link state and preview), cdxj (an index of every WARC record) or wacz (WARC files,
-    index, pages and manifest in one file ReplayWeb.page opens).
+    link state and preview), cdxj (an index of every WARC record), wacz (WARC files,
+    index, pages and manifest in one file ReplayWeb.page opens) or citation-content (the
+    rows of the wiki's citation_content table, one JSON object a line, each exactly the
+    body its server's /api/citations/content/upsert takes, from each resource's last good
+    capture; archive push wiki sends them).
 
     Exits 0 when written, 1 when WARC files the store names are missing.
     """
@@ -71,6 +75,8 @@ def export(
                 with _text_out(output) as out:
                     count = write_snapshot(snapshot(session, selection, full_text), out)
                 _done(output, f"{count} resources")
+            elif kind == "citation-content":
+                _citation_content(session, selection, output)
             elif kind == "cdxj":
                 paths = warc_files_for(session, selection.resources(session), ctx.config.warc_dir)
                 with _text_out(output) as out:
@@ -78,20 +84,32 @@ def export(
                 _done(output, f"the records of {len(paths)} WARC files")
             else:
                 assert output is not None
-                progress = Progress()
-                try:
-                    report = write_wacz(
-                        session, selection, ctx.config.warc_dir, output, title, progress
-                    )
-                finally:
-                    progress.close()
-                _done(
-                    output,
-                    f"{report.pages} pages, {report.warc_files} WARC files, {kb(report.bytes)}",
-                )
+                _wacz(session, selection, ctx.config.warc_dir, output, title)
         except (FileNotFoundError, NothingToExport) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+
+
+def _wacz(
+    session: Session, selection: Selection, warc_dir: Path, output: Path, title: str | None
+) -> None:
+    progress = Progress()
+    try:
+        report = write_wacz(session, selection, warc_dir, output, title, progress)
+    finally:
+        progress.close()
+    _done(output, f"{report.pages} pages, {report.warc_files} WARC files, {kb(report.bytes)}")
+
+
+def _citation_content(session: Session, selection: Selection, output: Path | None) -> None:
+    from archive.export.citation_content import citation_content, write_rows
+
+    with _text_out(output) as out:
+        count, skipped = write_rows(citation_content(session, selection), out)
+    for item in skipped:
+        click.echo(f"warning: left out {item.shown}: {item.reason}", err=True)
+    left_out = f" ({len(skipped)} left out)" if skipped else ""
+    _done(output, f"{count} rows{left_out}")
 
 
 @contextmanager

@@ -10,12 +10,12 @@ import sys
 
 import click
 
-from archive.cli import crawl, export, resources, rot, serve, warcs
+from archive.cli import crawl, export, push, resources, rot, serve, warcs
 from archive.cli.context import Context
 from archive.cli.errors import explain
 
-#: Commands that only read: run on a home holding no archive they say so instead of
-#: creating an empty one.
+#: Commands that only read (and push, which only sends what is there): run on a home
+#: holding no archive they say so instead of creating an empty one.
 READ_ONLY = {
     "list",
     "show",
@@ -27,6 +27,7 @@ READ_ONLY = {
     "verify",
     "cat",
     "serve",
+    "push",
 }
 
 
@@ -56,6 +57,7 @@ for _command in (
     warcs.reindex,
     serve.serve,
     export.export,
+    push.push,
 ):
     cli.add_command(_command)
 

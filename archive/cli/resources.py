@@ -33,6 +33,9 @@ def import_cmd(ctx: Context, files: tuple[Path, ...], allow_url_change: bool) ->
       .json       the wiki's snapshot: a list of objects, or {"resources": [...]}
       .csv        a header row with a url column (id, title, type, tags optional)
       .txt (any)  one URL per line; blank lines and # comments skipped
+      a folder    every list in it, e.g. the wiki's data/citation-archive/
+                  (one YAML file per page: pageId and its citations, each
+                  with the wiki's own check, kept as a prior check)
 
     Rows are matched on their id (or, without one, the sha256 rule on the URL):
     new ones are added, known ones updated. A known id with another URL is refused
@@ -139,16 +142,19 @@ def list_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print the card as JSON.")
 @pass_ctx
 def show(ctx: Context, ref: str, as_json: bool) -> None:
-    """Show a resource card: REF is a resource id, a sid_… stable id or a URL."""
+    """Show a resource card: REF is a resource id, a stable id (with or without sid_) or a URL."""
     from archive.inspect.card import card_json, resource_card
+    from archive.inspect.prior import prior_checks
 
     with ctx.store.session() as session:
         res = ctx.find(session, ref)
         captures = list(res.captures)
+        prior = prior_checks(session, res.resource_id)
         if as_json:
-            click.echo(json.dumps(card_json(res, captures), indent=1, ensure_ascii=False))
+            card = card_json(res, captures, prior)
+            click.echo(json.dumps(card, indent=1, ensure_ascii=False))
         else:
-            click.echo(resource_card(res, captures))
+            click.echo(resource_card(res, captures, prior=prior))
 
 
 @click.command()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from archive.inspect.history import outcome
-from archive.store.models import DEFAULT_TYPE, Capture, Resource
+from archive.inspect.prior import citing, prior_json, prior_section
+from archive.store.models import DEFAULT_TYPE, Capture, PriorCheck, Resource
 
 PREVIEW_CHARS = 3000
 
@@ -63,7 +65,11 @@ def capture_line(c: Capture) -> str:
     return f"  {c.capture_id}  {when}  {outcome}" + (f"  [{', '.join(flags)}]" if flags else "")
 
 
-def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> str:
+def resource_card(
+    res: Resource, captures: list[Capture], limit: int = 10, prior: Sequence[PriorCheck] = ()
+) -> str:
+    """The card ``archive show`` prints; ``prior``: the wiki's own checks of it, shown
+    apart from our captures."""
     out = [
         res.title or _extracted_title(res, captures) or "(untitled)",
         f"{res.type or DEFAULT_TYPE} · {res.url}",
@@ -71,13 +77,14 @@ def resource_card(res: Resource, captures: list[Capture], limit: int = 10) -> st
     if res.tags:
         out.append("Tags: " + ", ".join(res.tags))
     if res.cited_by:
-        out.append("Cited by: " + ", ".join(res.cited_by))
+        out.append("Cited by: " + ", ".join(citing(res.cited_by, prior)))
     since = f" since {res.state_since:%Y-%m-%d}" if res.state_since else ""
     out.append(f"Link state: {res.link_state}{since}")
     due = f"{res.next_due_at:%Y-%m-%d %H:%M} UTC" if res.next_due_at else "not scheduled"
     out.append(f"Next check: {due}")
     out.append(f"Captures: {len(captures)}")
     out.extend(capture_line(c) for c in captures[-limit:][::-1])
+    out.extend(prior_section(prior))
     shown = requisites_of(res, captures)
     if shown is not None:
         out.append(requisites_line(shown))
@@ -199,9 +206,12 @@ def resource_json(res: Any) -> dict[str, Any]:
     }
 
 
-def card_json(res: Resource, captures: list[Capture]) -> dict[str, Any]:
-    """The card as JSON: the resource, its captures (oldest first) and the preview the
-    text card shows, from the last good capture."""
+def card_json(
+    res: Resource, captures: list[Capture], prior: Sequence[PriorCheck] = ()
+) -> dict[str, Any]:
+    """The card as JSON: the resource, its captures (oldest first), the preview the text
+    card shows, from the last good capture, and the wiki's own prior checks (latest first;
+    never among the captures)."""
     from archive.inspect.history import history_json
 
     good = good_capture(res, captures)
@@ -223,5 +233,6 @@ def card_json(res: Resource, captures: list[Capture]) -> dict[str, Any]:
         "preview": preview,
         "captures": [history_json(c) for c in captures],
         "requisites": requisites_json(shown) if shown is not None else None,
+        "prior_checks": [prior_json(check) for check in prior],
         "meta": res.meta,
     }

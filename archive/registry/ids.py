@@ -25,7 +25,9 @@ _MIN_LENGTH = 10
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 #: What an id given in the input may look like: the wiki's hex ids and a few hand-made slugs.
 VALID_RESOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-VALID_STABLE_ID = re.compile(r"^sid_[A-Za-z0-9]{4,64}$")
+#: A stable id given in the input is the wiki's to choose, kept verbatim when plausible: its
+#: resource pages show ``sid_`` + 10 random alphanumerics, its older exports the bare 10.
+VALID_STABLE_ID = re.compile(r"^(?!sid_$)[A-Za-z0-9_-]{1,64}$")
 
 
 def resource_id_for(url: str) -> str:
@@ -50,6 +52,19 @@ def _hashids(salt: str) -> Hashids:
 
 def stable_id_for(number: int, salt: str) -> str:
     return SID_PREFIX + _hashids(salt).encode(number)
+
+
+def stable_id_forms(stable_id: str) -> tuple[str, str]:
+    """The stable id as written and its other spelling, with or without ``sid_``: the wiki
+    shows ``sid_zdhec5IYfo`` where its older exports say ``zdhec5IYfo``, one id."""
+    if stable_id.startswith(SID_PREFIX) and len(stable_id) > len(SID_PREFIX):
+        return stable_id, stable_id[len(SID_PREFIX) :]
+    return stable_id, SID_PREFIX + stable_id
+
+
+def same_stable_id(a: str | None, b: str | None) -> bool:
+    """Whether two stable ids are one, spelt with or without ``sid_``."""
+    return a is not None and b is not None and b in stable_id_forms(a)
 
 
 def decode_stable_id(stable_id: str, salt: str) -> int | None:

@@ -17,15 +17,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from archive.registry import ids
+from archive.registry.citations import known_resources, record_prior_checks
+from archive.registry.entries import Entry, union, validate
 from archive.registry.sources import MalformedFile, Row, read_rows
-from archive.registry.urls import BadURL, check_url, host_of, url_key
+from archive.registry.urls import BadURL, host_of, url_key
 from archive.store.db import Store, chunks
 from archive.store.models import LinkEvent, Resource
-
-_CORE = {"id", "url", "title", "type", "tags", "cited_by", "stable_id", "refresh_days"}
-# What `archive export json` writes about our own checks (its entries carry an "archive"
-# block): derived from the captures, so re-importing an export changes nothing.
-_EXPORTED = {"archive", "fetch_status", "last_fetched_at"}
 
 
 @dataclass
@@ -45,85 +42,17 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     #: Every resource the file named (new, updated or unchanged), in file order.
     resource_ids: list[str] = field(default_factory=list)
+    #: The wiki's own checks newly recorded, for a citation-archive file (else None).
+    prior_checks: int | None = None
 
     def summary(self) -> str:
         if self.error:
             return f"{self.error} (nothing imported)"
+        prior = "" if self.prior_checks is None else f"; {self.prior_checks} new prior checks"
         return (
             f"{self.path}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected"
+            f"{len(self.rejected)} rejected{prior}"
         )
-
-
-@dataclass
-class Entry:
-    """One validated input row."""
-
-    line: int
-    resource_id: str
-    url: str
-    fields: dict[str, Any]  # title, type, tags, cited_by when given
-    stable_id: str | None
-    meta: dict[str, Any]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _string_list(value: Any, name: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return [str(v) for v in value]
-    raise ValueError(f"{name} must be a list of strings")
-
-
-def validate(row: Row) -> Entry:
-    """Turn an input row into an Entry, or raise ValueError with the reason."""
-    data = row.data
-    if not isinstance(data, dict):
-        raise ValueError("entry is not a mapping")
-    url = check_url(data.get("url"))
-    given_id = data.get("id")
-    if given_id is not None and given_id != "":
-        rid = str(given_id)
-        if not ids.VALID_RESOURCE_ID.match(rid):
-            raise ValueError(f"id {rid[:80]!r} is not a valid id (letters, digits, '_.:-', ≤ 64)")
-    else:
-        rid = ids.resource_id_for(url)
-    stable_id = data.get("stable_id") or None
-    if stable_id is not None and not ids.VALID_STABLE_ID.match(str(stable_id)):
-        raise ValueError(f"stable_id {str(stable_id)[:80]!r} does not look like sid_…")
-    fields: dict[str, Any] = {}
-    for key in ("title", "type"):
-        if data.get(key) not in (None, ""):
-            fields[key] = str(data[key]).strip()
-    for key in ("tags", "cited_by"):
-        if key in data:
-            fields[key] = _string_list(data[key], key)
-    if data.get("refresh_days") not in (None, ""):
-        days = data["refresh_days"]
-        if isinstance(days, bool) or not isinstance(days, int | float | str):
-            raise ValueError("refresh_days must be a number of days")
-        try:
-            seconds = round(float(days) * 86400)
-        except ValueError:
-            raise ValueError(f"refresh_days {days!r} is not a number of days") from None
-        if not 3600 <= seconds <= 3650 * 86400:
-            raise ValueError("refresh_days must be between 1 hour and 10 years")
-        fields["refresh_seconds"] = seconds
-    skip = _CORE | _EXPORTED if "archive" in data else _CORE
-    meta = {str(k): _jsonable(v) for k, v in data.items() if k not in skip}
-    return Entry(row.line, rid, url, fields, stable_id and str(stable_id), meta)
 
 
 class Importer:
@@ -151,9 +80,36 @@ class Importer:
             return report
         entries = self._validate_all(rows, report)
         with self.store.session() as session:
+            entries = self._join_cited(session, entries)
             self._upsert(session, entries, report)
+            if any(e.prior for e in entries):
+                accepted = set(report.resource_ids)
+                checks = [
+                    (e.resource_id, prior)
+                    for e in entries
+                    if e.resource_id in accepted
+                    for prior in e.prior
+                ]
+                report.prior_checks = record_prior_checks(session, checks, path.name, self.now)
         report.rejected.sort(key=lambda r: r.line)
         return report
+
+    def _join_cited(self, session: Session, entries: list[Entry]) -> list[Entry]:
+        """A citation names its URL as its page wrote it: it joins the resource that URL is
+        (the same page, stored or earlier in the file) rather than making a second one, and
+        gives a title only to a resource it makes."""
+        known = known_resources(session, [e.url for e in entries if e.prior])
+        if not known:
+            return entries
+        by_id: dict[str, Entry] = {}
+        for entry in entries:
+            if entry.prior and entry.url in known:
+                entry.resource_id, entry.url = known[entry.url]
+                entry.fields.pop("title", None)
+            first = by_id.setdefault(entry.resource_id, entry)
+            if first is not entry:
+                first.absorb(entry)
+        return list(by_id.values())
 
     def _validate_all(self, rows: list[Row], report: ImportReport) -> list[Entry]:
         by_id: dict[str, Entry] = {}
@@ -163,6 +119,7 @@ class Importer:
             except (ValueError, BadURL) as exc:
                 report.rejected.append(Rejected(row.line, str(exc)))
                 continue
+            report.warnings.extend(f"{report.path}:{row.line}: {w}" for w in entry.warnings)
             first = by_id.get(entry.resource_id)
             if first is None:
                 by_id[entry.resource_id] = entry
@@ -175,12 +132,7 @@ class Importer:
                     )
                 )
             else:  # the same resource twice: merge, later values win, citations accumulate
-                merged = {**first.fields, **entry.fields}
-                merged["cited_by"] = _union(
-                    first.fields.get("cited_by"), entry.fields.get("cited_by")
-                )
-                first.fields, first.meta = merged, {**first.meta, **entry.meta}
-                first.stable_id = first.stable_id or entry.stable_id
+                first.absorb(entry)
         return list(by_id.values())
 
     def _upsert(self, session: Session, entries: list[Entry], report: ImportReport) -> None:
@@ -195,7 +147,7 @@ class Importer:
         seen: list[str] = []
         fresh: list[dict[str, Any]] = []
         for entry in entries:
-            sid_owner = taken_sids.get(entry.stable_id) if entry.stable_id else None
+            sid_owner = _owner(taken_sids, entry.stable_id)
             if sid_owner is not None and sid_owner != entry.resource_id:
                 report.rejected.append(
                     Rejected(
@@ -244,7 +196,7 @@ class Importer:
         )
 
     def _owners_of_stable_ids(self, session: Session, entries: list[Entry]) -> dict[str, str]:
-        wanted = [e.stable_id for e in entries if e.stable_id]
+        wanted = [form for e in entries if e.stable_id for form in ids.stable_id_forms(e.stable_id)]
         owners: dict[str, str] = {}
         for chunk in chunks(wanted):
             rows = session.execute(
@@ -273,7 +225,7 @@ class Importer:
             title=fields.get("title"),
             type=fields.get("type"),
             tags=fields.get("tags", []),
-            cited_by=_union(None, fields.get("cited_by")),
+            cited_by=union(None, fields.get("cited_by")),
             refresh_seconds=fields.get("refresh_seconds"),
             meta=entry.meta,
             link_state="unknown",
@@ -285,7 +237,10 @@ class Importer:
 
     def _update(self, res: Resource, entry: Entry) -> bool:
         """Apply an entry to a stored resource; True if anything changed."""
-        sid_differs = bool(entry.stable_id) and entry.stable_id != res.stable_id
+        # one id, whether spelt with or without sid_: the stored spelling stays
+        sid_differs = bool(entry.stable_id) and not ids.same_stable_id(
+            entry.stable_id, res.stable_id
+        )
         if sid_differs and res.stable_id_source == "input":
             raise ValueError(
                 f"stable_id {entry.stable_id} conflicts with {res.stable_id} already given "
@@ -303,11 +258,11 @@ class Importer:
         for key in ("title", "type", "tags", "refresh_seconds"):
             if key in entry.fields and entry.fields[key] != getattr(res, key):
                 changes[key] = entry.fields[key]
-        cited = _union(res.cited_by, entry.fields.get("cited_by"))
+        cited = union(res.cited_by, entry.fields.get("cited_by"))
         if cited != (res.cited_by or []):
             changes["cited_by"] = cited
         meta = {**(res.meta or {}), **entry.meta}
-        if entry.stable_id and entry.stable_id != res.stable_id:
+        if sid_differs:
             # The wiki's own stable id wins over ours; ours stays decodable as an alias.
             meta["stable_id_aliases"] = [*meta.get("stable_id_aliases", []), res.stable_id]
             changes.update(stable_id=entry.stable_id, stable_id_source="input")
@@ -335,10 +290,11 @@ def free_numbers(session: Session, wanted: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _union(old: list[str] | None, new: list[str] | None) -> list[str]:
-    out = list(old or [])
-    out.extend(v for v in (new or []) if v not in out)
-    return out
+def _owner(taken: dict[str, str], stable_id: str | None) -> str | None:
+    """Which resource holds ``stable_id``, in either spelling (None: no one)."""
+    if not stable_id:
+        return None
+    return next((taken[f] for f in ids.stable_id_forms(stable_id) if f in taken), None)
 
 
 def _safe_key(url: str) -> str:
@@ -348,8 +304,23 @@ def _safe_key(url: str) -> str:
         return url
 
 
+#: What a folder given to ``archive import`` is read for (the wiki's data/citation-archive/).
+LIST_SUFFIXES = (".yaml", ".yml", ".json", ".csv", ".txt")
+
+
+def list_files(paths: Iterable[Path]) -> list[Path]:
+    """The files named, a folder standing for the resource lists in it (by name)."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in LIST_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
 def import_files(
     store: Store, paths: Iterable[Path], allow_url_change: bool = False
 ) -> list[ImportReport]:
     importer = Importer(store, allow_url_change=allow_url_change)
-    return [importer.import_file(Path(p)) for p in paths]
+    return [importer.import_file(p) for p in list_files(paths)]

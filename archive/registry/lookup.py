@@ -15,13 +15,11 @@ class NotFound(LookupError):
 
 
 def find_resource(session: Session, ref: str, salt: str) -> Resource:
-    """Resolve ``ref`` (resource_id, ``sid_…`` or URL) to one resource or raise NotFound."""
+    """Resolve ``ref`` (resource_id, stable id with or without ``sid_``, or URL) to one
+    resource or raise NotFound."""
     ref = ref.strip()
     if ref.startswith(ids.SID_PREFIX):
-        res = session.scalar(select(Resource).where(Resource.stable_id == ref))
-        number = None if res else ids.decode_stable_id(ref, salt)
-        if number is not None:  # a generated id later replaced by the wiki's own
-            res = session.scalar(select(Resource).where(Resource.number == number))
+        res = by_stable_id(session, ref, salt)
         if res:
             return res
         raise NotFound(f"no resource with stable id {ref}")
@@ -41,6 +39,22 @@ def find_resource(session: Session, ref: str, salt: str) -> Resource:
         if not ids.VALID_RESOURCE_ID.match(ref):
             raise NotFound(f"no resource with URL {ref}")
     res = session.get(Resource, ref)
+    if res is None and ids.VALID_STABLE_ID.match(ref):  # the wiki's bare stable ids
+        res = by_stable_id(session, ref, salt)
     if res is None:
         raise NotFound(f"no resource with id {ref}")
     return res
+
+
+def by_stable_id(session: Session, ref: str, salt: str) -> Resource | None:
+    """The resource with stable id ``ref``, spelt with or without ``sid_``, or whose
+    generated id it is (one later replaced by the wiki's own still decodes to its number)."""
+    forms = ids.stable_id_forms(ref)
+    found = session.scalars(select(Resource).where(Resource.stable_id.in_(forms))).all()
+    if found:  # the spelling asked for first, should both be stored
+        return min(found, key=lambda r: forms.index(r.stable_id))
+    prefixed = next(f for f in forms if f.startswith(ids.SID_PREFIX))
+    number = ids.decode_stable_id(prefixed, salt)
+    if number is None:
+        return None
+    return session.scalar(select(Resource).where(Resource.number == number))

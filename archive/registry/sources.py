@@ -1,4 +1,5 @@
-"""Reading resource lists: the wiki's YAML registry and JSON snapshot, CSV, plain text.
+"""Reading resource lists: the wiki's YAML registry, JSON snapshot and citation-archive
+files, CSV, plain text.
 
 Every reader yields ``Row``s that remember where they came from (a line number),
 so a bad row can be reported precisely; a file that cannot be parsed at all
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from archive.registry.citations import citation_rows, is_citation_archive
 
 #: Keys whose values are ids: kept as the exact text written, never read as numbers.
 _ID_KEYS = {"id", "stable_id"}
@@ -60,6 +63,11 @@ class _LineLoader(_Loader):  # type: ignore[valid-type,misc]
 
 
 def _rows_of(items: Any, path: Path, line: int | None = 1) -> list[Any]:
+    if is_citation_archive(items):  # the wiki's per-page citation file
+        try:
+            return citation_rows(items)
+        except ValueError as exc:
+            raise MalformedFile(path, line, str(exc)) from exc
     if isinstance(items, dict):
         for key in ("resources", "items", "data"):
             if isinstance(items.get(key), list):

@@ -222,6 +222,55 @@ class LinkEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class PriorCheck(Base):
+    """A check the wiki made of one of its citations itself, from its citation-archive
+    files: shown on the resource's card, never a capture, never part of its link state."""
+
+    __tablename__ = "prior_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.resource_id"), index=True)
+    #: The wiki page citing it, and the footnote there.
+    page_id: Mapped[str] = mapped_column(String(255))
+    footnote: Mapped[int | None] = mapped_column(Integer)
+    #: The URL as the page cites it, and how.
+    url: Mapped[str | None] = mapped_column(Text)
+    link_text: Mapped[str | None] = mapped_column(Text)
+    claim_context: Mapped[str | None] = mapped_column(Text)
+    #: The wiki's check: when (``fetchedAt``), what came back, what it made of it.
+    checked_at: Mapped[datetime | None]
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(32))
+    page_title: Mapped[str | None] = mapped_column(Text)
+    content_snippet: Mapped[str | None] = mapped_column(Text)
+    content_length: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    #: The file's ``verifiedAt``, the file it came from, and when it was imported.
+    verified_at: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[datetime]
+
+
+class WikiPush(Base):
+    """A row of the wiki's ``citation_content`` that its server acknowledged to
+    ``archive push wiki``: one per server and URL, so a later push sends only what changed
+    and a resumed one only what was not acknowledged yet."""
+
+    __tablename__ = "wiki_pushes"
+
+    server: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: sha256 of the URL: a key on the URL itself would refuse long ones on PostgreSQL.
+    url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    resource_id: Mapped[str] = mapped_column(String(64))
+    capture_id: Mapped[str] = mapped_column(String(64))
+    #: sha256 of the row as sent, its fetchedAt aside: what decides it changed.
+    row_hash: Mapped[str] = mapped_column(String(64))
+    #: The row's contentHash (sha256 of the text sent).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    pushed_at: Mapped[datetime]
+
+
 def type_is(name: str) -> ColumnElement[bool]:
     """Resources of type ``name`` as the CLI and the viewer show types: in any case, and
     ``web`` for those their list gave no type."""

@@ -32,6 +32,7 @@ from archive.inspect.card import (
 )
 from archive.inspect.history import outcome, text_diff
 from archive.inspect.payload import NoPayload, capture_payload, original_of
+from archive.inspect.prior import citing, prior_checks
 from archive.registry.lookup import NotFound as UnknownId
 from archive.rot.reports import parse_states, rot_report
 from archive.store.db import Store
@@ -235,12 +236,15 @@ class Viewer:
         with self.store.session() as s:
             view = queries.resource_view(s, ref, self.salt)
             preview = preview_of(view.good, view.latest)
+            prior = prior_checks(s, view.resource.resource_id)
             return self.page(
                 "resource.html",
                 view=view,
                 res=view.resource,
                 preview=preview,
                 footer=footer(view.resource),
+                prior=prior,
+                citing=citing(view.resource.cited_by or [], prior),
             )
 
     def on_capture(self, request: Request, capture_id: str) -> Response:
