@@ -1,4 +1,8 @@
-"""Runtime configuration of the archive: settings defaults, then ``ARCHIVE_*`` env."""
+"""Runtime configuration of the archive: settings defaults, then ``ARCHIVE_*`` env.
+
+Every value is checked as it is read (``settings.env.CHECKS``): a bad one raises
+:class:`SettingError`, whose message names the setting.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from settings import base
-from settings.env import overrides_from_env
+from settings.env import SettingError, checked, overrides_from_env
+
+__all__ = ["Config", "SettingError", "check_settings", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def load_config(settings: Any = None, **overrides: Any) -> Config:
     if settings is not None:
         for name in _FIELDS:
             if settings.get(name) not in (None, ""):
-                values[name] = settings.get(name)
+                values[name] = checked(name, settings.get(name), "setting ")
     kwargs = {attr: values[name] for name, attr in _FIELDS.items()}
     kwargs.update(overrides)
     for attr, parse in _PARSERS.items():
@@ -120,3 +126,10 @@ def load_config(settings: Any = None, **overrides: Any) -> Config:
     if not kwargs["database_url"]:
         kwargs["database_url"] = f"sqlite:///{home / 'archive.sqlite3'}"
     return Config(**kwargs)
+
+
+def check_settings(values: dict[str, Any], source: str = "") -> dict[str, Any]:
+    """``values`` (settings by name, as ``-s NAME=VALUE`` gives them) with each one the
+    archive knows parsed and checked; others are returned as given. Raises
+    :class:`SettingError` for the first bad one, ``source`` prefixing its name."""
+    return {name: checked(name, value, source) for name, value in values.items()}

@@ -6,16 +6,22 @@ The spider is named, never imported: Scrapy finds it through the project's
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from archive.config import Config
+from archive.config import Config, SettingError, check_settings
 from archive.store.db import Store
 from archive.store.jobs import start_job
 from archive.store.models import Job
+
+#: crawler stats key: why the crawl was stopped before its end, once that was said on
+#: stderr (a signal, a WARC file that cannot be written); set by ``crawler.stops``
+STOPPED = "archive/stopped"
 
 
 @dataclass
@@ -25,6 +31,8 @@ class CrawlResult:
     status: str
     message: str | None
     counts: dict[str, int]
+    #: why the run was stopped early, already told to the user as it happened
+    stopped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,6 +74,27 @@ def scrapy_settings(config: Config, overrides: dict[str, Any]) -> Any:
     return settings
 
 
+def check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``-s NAME=VALUE`` settings, checked before anything starts: the archive's own and
+    the Scrapy ones it derives by their rules (``settings.env.CHECKS``), any other Scrapy
+    setting whose default is a number must parse as one. Raises :class:`SettingError`."""
+    from scrapy.settings import default_settings
+
+    values = check_settings(overrides, "-s ")
+    for name, value in values.items():
+        default = getattr(default_settings, name, None)
+        if not isinstance(value, str) or not isinstance(default, int | float):
+            continue
+        if isinstance(default, bool):  # Scrapy reads 1/0, true/false, ...
+            continue
+        kind, must = (int, "a whole number") if isinstance(default, int) else (float, "a number")
+        try:
+            kind(value)
+        except ValueError:
+            raise SettingError(f"-s {name}={value!r} is not valid: must be {must}") from None
+    return values
+
+
 def _warnings_only(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING
 
@@ -83,16 +112,30 @@ CHATTY_LOGGERS = (
 )
 
 
-def run_crawl(
-    store: Store, spider_args: dict[str, Any], overrides: dict[str, Any], verbose: bool = False
-) -> CrawlResult:
-    """Run one crawl in this process (Twisted's reactor can start only once per process).
+class EarlySignals:
+    """The signal handler of a run until the crawl's own take over (``crawler.stops``,
+    once its engine runs): a first SIGTERM or SIGINT is said at once and kept for the
+    crawl to act on as soon as it can; a second one ends the process as it would have."""
 
-    The job row is made here and handed to the crawl, which fills in its counts; a
-    run that dies before finishing is marked failed here.
-    """
-    from scrapy.crawler import CrawlerProcess
+    def __init__(self) -> None:
+        #: the name of the signal received, if any
+        self.received: str | None = None
 
+    def __call__(self, signum: int, _: Any) -> None:
+        if self.received is None:
+            self.received = signal.Signals(signum).name
+            with contextlib.suppress(OSError):  # unbuffered: safe in a signal handler
+                os.write(2, b"stopping: 0 requests in flight, 0 previews pending\n")
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+#: this process's (its reactor runs once)
+EARLY_SIGNALS = EarlySignals()
+
+
+def _quiet_scrapy(verbose: bool) -> None:
     for name in CHATTY_LOGGERS:
         # a filter, not a level: Scrapy's logging set-up resets the levels of its loggers
         chatty = logging.getLogger(name)
@@ -100,15 +143,36 @@ def run_crawl(
         if not verbose:
             chatty.addFilter(_warnings_only)
 
-    job_id = start_job(store, {"args": {k: str(v) for k, v in spider_args.items() if v}})
-    settings = scrapy_settings(
-        store.config,
-        {**overrides, "ARCHIVE_JOB_ID": job_id, "ARCHIVE_LOG_TRACEBACKS": verbose},
-    )
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler("resources")
-    process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
-    process.start()
+
+def run_crawl(
+    store: Store, spider_args: dict[str, Any], overrides: dict[str, Any], verbose: bool = False
+) -> CrawlResult:
+    """Run one crawl in this process (Twisted's reactor can start only once per process).
+
+    The job row is made here and handed to the crawl, which fills in its counts; a
+    run that dies before finishing is marked failed here. SIGTERM and SIGINT are the
+    crawl's to handle (``crawler.stops``); one that comes before it can is kept for it
+    (:data:`EARLY_SIGNALS`).
+    """
+    from scrapy.crawler import CrawlerProcess
+
+    _quiet_scrapy(verbose)
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, EARLY_SIGNALS) for sig in signals}
+    try:
+        job_id = start_job(store, {"args": {k: str(v) for k, v in spider_args.items() if v}})
+        settings = scrapy_settings(
+            store.config,
+            {**overrides, "ARCHIVE_JOB_ID": job_id, "ARCHIVE_LOG_TRACEBACKS": verbose},
+        )
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler("resources")
+        process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
+        # ours stay until the crawl's replace them: a signal is never lost in between
+        process.start(install_signal_handlers=False)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(stats.get("finish_reason", "failed"))
     with store.session() as s:
@@ -117,4 +181,6 @@ def run_crawl(
         if job.status == "running":  # the crawl never got to close its job
             job.status, job.message = "failed", f"the crawl stopped early ({reason})"
         job.finished_at = job.finished_at or datetime.now(UTC)
-        return CrawlResult(reason, job_id, job.status, job.message, dict(job.counts or {}))
+        counts = dict(job.counts or {})
+        stopped = stats.get(STOPPED)
+        return CrawlResult(reason, job_id, job.status, job.message, counts, stopped)

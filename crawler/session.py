@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,6 +77,16 @@ class Exchange:
     duration_ms: int | None = None
 
 
+#: Scrapy signal, sent once (on the reactor thread) when a WARC write fails: ``message``
+#: says what could not be written and why (``crawler.stops`` stops the crawl).
+warc_unwritable = object()
+
+
+class WritesRefused(IgnoreRequest):
+    """Nothing more is written to the WARC files or the store: a write failed (the rest
+    would fail too, or leave rows without their records), or the crawl stopped at once."""
+
+
 #: job counts that count some of the captures again, not captures of their own
 PREVIEWS_PENDING = "previews_pending"
 _NOT_CAPTURES = ("revisits", PREVIEWS_PENDING)
@@ -116,6 +127,11 @@ class ArchiveSession:
         #: by the request object: a redirect or retry is a new copy (its meta is copied, so a
         #: meta key would carry the parent's time until the copy itself is sent).
         self.exchanges: WeakKeyDictionary[Request, Exchange] = WeakKeyDictionary()
+        #: Why nothing more is written, once a write failed or the crawl stopped at once.
+        self.refused: str | None = None
+        #: Why the crawl was stopped before its end (a signal), for the job row.
+        self.stopped: str | None = None
+        self.closed = False
         self._lock = None
         self.job_id = settings.getint("ARCHIVE_JOB_ID")
         if not self.job_id:  # `scrapy crawl` run directly: take the store's lock ourselves
@@ -136,7 +152,29 @@ class ArchiveSession:
         """Run ``fn`` on the writer thread, after every write handed to it before."""
         from twisted.internet import reactor
 
-        return deferToThreadPool(reactor, self._writes, fn, *args, **kwargs)
+        return deferToThreadPool(reactor, self._writes, self._write, fn, *args, **kwargs)
+
+    def _write(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """``fn`` on the writer thread, unless writes are refused. The first that fails with
+        an OSError (a full disk, a read-only folder) refuses all later ones, and says so."""
+        if self.refused is not None:
+            raise WritesRefused(self.refused)
+        name = self.writer.current_filename
+        try:
+            return fn(*args, **kwargs)
+        except OSError as exc:
+            from twisted.internet import reactor
+
+            what = f"WARC files in {self.config.warc_dir}"
+            if exc.filename:
+                what = f"WARC file {exc.filename}"
+            elif name:
+                what = f"WARC file {self.config.warc_dir / name}"
+            self.refused = f"cannot write {what}: {exc.strerror or exc}"
+            reactor.callFromThread(
+                self.crawler.signals.send_catch_log, warc_unwritable, message=self.refused
+            )
+            raise WritesRefused(self.refused) from exc
 
     def fetch_time(self, request: Request) -> tuple[datetime, int | None]:
         """The fetched_at and duration_ms of ``request``'s own exchange: when it was sent
@@ -150,21 +188,28 @@ class ArchiveSession:
     # -- jobs ----------------------------------------------------------------------------
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.closed:  # already, by a stop at once
+            return
+        self.closed = True
         self._writes.stop()  # waits for the writes already handed to it
         self.writer.close()
         with self.store.session() as s:
             job = s.get(Job, self.job_id)
             if job is not None:
                 job.finished_at = self.now()
-                failed = self.failures or reason != "finished"
-                job.status = "failed" if failed else "finished"
-                job.message = "; ".join(self.failures[:5]) or (None if not failed else reason)
+                told = [m for m in (self.stopped, self.refused) if m]
+                messages = list(dict.fromkeys(told + self.failures))
+                failed = messages or reason != "finished"
+                job.status = "stopped" if self.stopped else "failed" if failed else "finished"
+                job.message = "; ".join(messages[:5]) or (None if not failed else reason)
                 job.counts = dict(self.counts)
         self.store.close()
         if self._lock is not None:
             self._lock.__exit__(None, None, None)
 
     def fail(self, message: str) -> None:
+        if self.refused is not None:  # a consequence: the cause was said, once
+            return
         logger.error("crawl failure: %s", message)
         self.failures.append(message)
 

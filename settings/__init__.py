@@ -79,5 +79,13 @@ DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.TimedHTTPDownloadHandler",
     "https": "crawler.handlers.TimedHTTPDownloadHandler",
 }
-ITEM_PIPELINES = {"crawler.pipelines.RecordPipeline": 300}
-EXTENSIONS = {"crawler.session.ArchiveSession": 0, "crawler.logs.HostWarnings": 0}
+# Stops (crawler/stops.py): SIGTERM, Ctrl-C, a WARC file that cannot be written. The
+# downloader keeps each fetch so that a stop can cancel it; fetches it cut short are
+# dropped before the record pipeline.
+DOWNLOADER = "crawler.stops.StoppableDownloader"
+ITEM_PIPELINES = {"crawler.stops.DropStopped": 100, "crawler.pipelines.RecordPipeline": 300}
+EXTENSIONS = {
+    "crawler.session.ArchiveSession": 0,
+    "crawler.logs.HostWarnings": 0,
+    "crawler.stops.Stops": 0,
+}

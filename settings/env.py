@@ -7,8 +7,12 @@ means the same thing to ``scrapy crawl`` and to the ``archive`` CLI.
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 
@@ -65,16 +69,112 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
+# --- what each value must be, past parsing -------------------------------------------
+# A bad value is refused before anything starts (no reactor, no job row, no WARC file),
+# in one line naming the setting: `archive crawl` exits 2 with it.
+
+
+class SettingError(ValueError):
+    """A setting's value cannot be used; the message names the setting."""
+
+
+def _at_least(low: float) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int | float) and math.isfinite(v) and v >= low
+
+
+def _above(low: float) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int | float) and math.isfinite(v) and v > low
+
+
+def _instant(value: Any) -> bool:
+    if value in (None, ""):  # unset: the wall clock
+        return True
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _file_word(value: Any) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9._-]+", str(value)))
+
+
+def _days_by_type(value: Any) -> dict[str, float]:
+    """``ARCHIVE_REFRESH_DAYS_BY_TYPE`` as ``-s`` gives it: a JSON object of day counts."""
+    days = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(days, dict):
+        raise ValueError("not a JSON object")
+    return {str(k): float(v) for k, v in days.items()}
+
+
+_WHOLE = "must be a whole number"
+_SECONDS = "must be a number of seconds"
+_SIZE = "must be a size above 0 (like 500K, 50MB, 1G)"
+
+#: name -> (test of the parsed value, what the value must be)
+CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "ARCHIVE_CONCURRENCY_PER_HOST": (_at_least(1), f"{_WHOLE}, 1 or more"),
+    "ARCHIVE_DOWNLOAD_DELAY": (_at_least(0), f"{_SECONDS}, 0 or more"),
+    "ARCHIVE_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
+    "ARCHIVE_MAX_BODY_SIZE": (_above(0), _SIZE),
+    "ARCHIVE_WARC_MAX_SIZE": (_above(0), _SIZE),
+    "ARCHIVE_WARC_PREFIX": (_file_word, "must be letters, digits, '.', '_' or '-'"),
+    "ARCHIVE_REQUISITES_MAX": (_at_least(0), f"{_WHOLE}, 0 or more"),
+    "ARCHIVE_REQUISITES_MAX_BYTES": (_above(0), _SIZE),
+    "ARCHIVE_RETRY_BACKOFF": (_at_least(0), f"{_SECONDS}, 0 or more"),
+    "ARCHIVE_RETRY_AFTER_MAX": (_at_least(0), f"{_SECONDS}, 0 or more"),
+    "ARCHIVE_REFRESH_DAYS": (_above(0), "must be a number of days above 0"),
+    "ARCHIVE_REFRESH_DAYS_BY_TYPE": (
+        lambda days: isinstance(days, Mapping) and all(map(_above(0), days.values())),
+        'must be a JSON object of day counts above 0, like {"paper": 90}',
+    ),
+    "ARCHIVE_CLOCK": (_instant, "must be an ISO 8601 instant, like 2026-01-01T00:00:00Z"),
+    "ARCHIVE_JOB_ID": (_at_least(0), f"{_WHOLE}, 0 or more"),
+    "ARCHIVE_EXTRACT_WORKERS": (_at_least(0), f"{_WHOLE}, 0 (one per core) or more"),
+    "ARCHIVE_EXTRACT_MEMORY": (_above(0), _SIZE),
+    "ARCHIVE_EXTRACT_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
+    "ARCHIVE_EXTRACT_MAX_INPUT": (_above(0), _SIZE),
+    "ARCHIVE_EXTRACT_MAX_PDF_PAGES": (_at_least(1), f"{_WHOLE}, 1 or more"),
+    # Scrapy's own, as `archive crawl` derives them from the ARCHIVE_* ones above
+    "CONCURRENT_REQUESTS_PER_DOMAIN": (_at_least(1), f"{_WHOLE}, 1 or more"),
+    "DOWNLOAD_DELAY": (_at_least(0), f"{_SECONDS}, 0 or more"),
+    "DOWNLOAD_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
+}
+
+#: How settings that no environment variable gives are parsed when given as text (``-s``).
+OPTION_PARSERS: dict[str, Callable[[str], Any]] = {
+    "ARCHIVE_REFRESH_DAYS_BY_TYPE": _days_by_type,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": int,
+    "DOWNLOAD_DELAY": float,
+    "DOWNLOAD_TIMEOUT": float,
+}
+
+
+def checked(name: str, value: Any, source: str = "") -> Any:
+    """``value`` of setting ``name``, parsed if it is text, and checked; ``source`` says
+    where it came from in the message (``"environment variable "``, ``"-s "``)."""
+    parse = PARSERS.get(name) or OPTION_PARSERS.get(name)
+    test, must = CHECKS.get(name, (None, ""))
+    parsed = value
+    if isinstance(value, str) and parse is not None:
+        try:
+            parsed = parse(value)
+        except (ValueError, OverflowError) as exc:
+            raise SettingError(f"{source}{name}={value!r} is not valid: {must or exc}") from exc
+    if test is not None and not test(parsed):
+        raise SettingError(f"{source}{name}={value!r} is not valid: {must}")
+    return parsed
+
+
 def overrides_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Settings given by the environment, parsed; unknown ``ARCHIVE_*`` names are ignored."""
+    """Settings given by the environment, parsed and checked; unknown ``ARCHIVE_*`` names
+    are ignored. A bad value raises :class:`SettingError` naming the variable."""
     environ = os.environ if environ is None else environ
     out: dict[str, Any] = {}
-    for name, parse in PARSERS.items():
+    for name in PARSERS:
         raw = environ.get(name)
         if raw is None or raw == "":
             continue
-        try:
-            out[name] = parse(raw)
-        except ValueError as exc:
-            raise ValueError(f"environment variable {name}={raw!r} is not valid: {exc}") from exc
+        out[name] = checked(name, raw, "environment variable ")
     return out

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archive.cli.context import Context, pass_ctx
-from archive.config import Config
+from archive.config import Config, SettingError
 
 if TYPE_CHECKING:  # the command imports it only when it runs
     from archive.crawl import CrawlResult
@@ -79,12 +79,16 @@ def crawl(
     """Fetch resources into WARC files, extract previews, update link states.
 
     Exits 0 when the run completed (dead links are data, not failure), 1 when the
-    run itself failed, 75 when another crawl holds the store and --wait was not given.
+    run itself failed or was stopped (SIGTERM, Ctrl-C), 2 for a bad setting, 75 when
+    another crawl holds the store and --wait was not given.
     """
     from archive.crawl import run_crawl
     from archive.store.locks import Busy, crawl_lock
 
+    # Every value is checked before the store opens, the reactor starts or a job row exists.
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
+    if limit is not None and limit < 1:
+        raise SettingError(f"--limit {limit} is not valid: must be 1 or more")
     if no_requisites:
         config = config.with_(requisites=False)
     if defer_previews:
@@ -106,12 +110,9 @@ def crawl(
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later
     _summarise(result, as_json)
-    if result.counts.get("previews_pending") and not as_json:
-        click.echo(
-            f"{result.counts['previews_pending']} previews left for `archive extract --pending`"
-        )
     if not result.ok:
-        click.echo(f"error: the crawl failed: {result.message}", err=True)
+        if not result.stopped:  # a stop has said why on stderr as it happened
+            click.echo(f"error: the crawl failed: {result.message}", err=True)
         sys.exit(1)
 
 
@@ -122,7 +123,10 @@ def _run_options(
     sets: tuple[str, ...],
     jobdir: str | None,
 ) -> tuple[Config, dict[str, Any]]:
-    """The run's flags as the crawl reads them: the config's, and Scrapy setting overrides."""
+    """The run's flags as the crawl reads them: the config's, and Scrapy setting overrides
+    (checked: a bad one raises :class:`SettingError`)."""
+    from archive.crawl import check_overrides
+
     if allow_private:
         config = config.with_(allow_private=True)
     if ignore_robots:
@@ -133,6 +137,7 @@ def _run_options(
         if not sep:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
         overrides[name] = value
+    overrides = check_overrides(overrides)
     if jobdir:
         overrides["JOBDIR"] = jobdir
     return config, overrides
@@ -150,7 +155,14 @@ def _summarise(result: CrawlResult, as_json: bool) -> None:
         click.echo(json.dumps(summary))
     else:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()) if v)
-        click.echo(f"job {result.job_id}: {result.finish_reason}; {counts or 'nothing due'}")
+        # a run that did not finish says how it ended (stopped, failed), not Scrapy's reason
+        ending = result.finish_reason if result.ok else result.status
+        nothing = "nothing due" if result.ok else "nothing recorded"
+        click.echo(f"job {result.job_id}: {ending}; {counts or nothing}")
+        if result.counts.get("previews_pending"):
+            click.echo(
+                f"{result.counts['previews_pending']} previews left for `archive extract --pending`"
+            )
 
 
 @click.command()

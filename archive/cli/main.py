@@ -13,6 +13,7 @@ import click
 from archive.cli import crawl, export, push, resources, rot, serve, warcs
 from archive.cli.context import Context
 from archive.cli.errors import explain
+from archive.config import SettingError
 
 #: Commands that only read (and push, which only sends what is there): run on a home
 #: holding no archive they say so instead of creating an empty one.
@@ -69,7 +70,8 @@ def main() -> None:
         if {"-v", "--verbose"} & set(sys.argv[1:]):
             raise
         click.echo(f"error: {explain(exc)}", err=True)
-        sys.exit(1)
+        # a bad setting is a usage error, found before anything started
+        sys.exit(2 if isinstance(exc, SettingError) else 1)
 
 
 if __name__ == "__main__":
