@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from archive.extract import dom, render, rules
+from archive.extract import dom, render, rules, tree
 from archive.extract.article import article_blocks
 from archive.extract.chrome import is_chrome_text, thread_blocks, without_lead_bylines
 from archive.extract.crosscheck import confirm_short_blocks
@@ -33,7 +33,7 @@ class HtmlResult:
 
 
 def extract_html(text: str, url: str | None = None) -> HtmlResult:
-    doc = dom.parse(text)
+    doc = tree.parse(text)
     if doc is None:
         return HtmlResult("", Metadata())
     md = extract_metadata(doc, url)
@@ -43,7 +43,7 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     body, mass = _clean(doc, forum, product, host, drop_hidden=True)
     if mass.text.get(body, 0) < rules.MIN_VISIBLE_CHARS:
         # everything is hidden until a script shows it (eBay, some SPAs): read it anyway
-        fresh = dom.parse(text)
+        fresh = tree.parse(text)
         if fresh is not None:
             fresh_body, fresh_mass = _clean(fresh, forum, product, host, drop_hidden=False)
             if fresh_mass.text.get(fresh_body, 0) >= rules.MIN_HIDDEN_RESCUE_CHARS:
