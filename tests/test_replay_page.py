@@ -25,9 +25,9 @@ from typing import Any
 import browser
 import pytest
 from PIL import Image, ImageChops
+from servers import Server, run
 from sites import Fixed, LocalSite
 from sqlalchemy import select
-from test_web import Server, run
 
 from archive.config import load_config
 from archive.store.db import Store
