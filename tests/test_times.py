@@ -20,9 +20,9 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from servers import Server, get
 from sites import Fixed, LocalSite, Redirect, Sequence, Slow, html_page
 from sqlalchemy import select
-from test_web import Server, get
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_datetime
 

@@ -13,10 +13,7 @@ import json
 import os
 import pty
 import re
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +23,9 @@ from urllib.parse import quote
 
 import browser
 import pytest
+from servers import ARCHIVE, Reply, Server, get, run
 from sites import ARTICLES, Fixed, LocalSite, Sequence, html_page, standard_site
 from sqlalchemy import select
-from warctools import free_port
 
 from archive.config import load_config
 from archive.inspect.card import fetched_on
@@ -37,7 +34,6 @@ from archive.store.models import Capture, Resource
 
 pytestmark = pytest.mark.slow
 
-ARCHIVE = str(Path(sys.executable).parent / "archive")
 MARKER = "PARENT-DOM-TOUCHED"
 #: An archived page that tries everything a hostile page would against a viewer that
 #: framed it: the parent's and top's DOM (also around pywb's wombat, via globalThis),
@@ -90,87 +86,6 @@ def registry(site: LocalSite) -> str:
             f"  cited_by: {json.dumps(cited)}\n"
         )
     return "".join(out)
-
-
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [ARCHIVE, *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
-def serve_command(viewer: int, replay: int) -> list[str]:
-    return [ARCHIVE, "serve", "--port", str(viewer), "--replay-port", str(replay)]
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def plain(self) -> str:
-        """The page's text without tags, entities decoded, whitespace collapsed."""
-        text = re.sub(r"(?s)<(head|script|style)\b.*?</\1>", " ", self.text)
-        return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", text))).strip()
-
-
-def get(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return Reply(response.status, response.headers, response.read())
-    finally:
-        conn.close()
-
-
-class Server:
-    """``archive serve`` in its own process group (the replay server is its child)."""
-
-    def __init__(self, home: Path, log: Path, env: dict[str, str]) -> None:
-        self.viewer, self.replay = free_port(), free_port()
-        while self.replay == self.viewer:
-            self.replay = free_port()
-        self.log = log
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                serve_command(self.viewer, self.replay),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"archive serve exited:\n{self.output()}")
-            try:
-                if get(self.viewer, "/").status == 200 and get(self.replay, "/").status < 500:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"archive serve did not answer:\n{self.output()}")
-            time.sleep(0.2)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # serve stops its replay child itself
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 @dataclass

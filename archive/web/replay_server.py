@@ -7,6 +7,13 @@ port, so archived pages live on an origin other than the viewer's. Every respons
 additionally sandboxed by a CSP header and loses its ``Set-Cookie``: cookies are scoped
 to a host, not a port, and an archived page must not plant any that the viewer's host
 would see.
+
+The sandbox gives every replayed document an opaque origin, so to the browser even the
+replay origin is another origin: what a page loads in CORS mode (web fonts, module
+scripts, ``fetch``) is refused unless the answer allows it. Such a request says
+``Origin: null``; it is allowed when its ``Referer`` is on this origin, which a browser
+sends only from a document replayed here (``Referrer-Policy: same-origin``: no page
+elsewhere learns a replay address, and no page elsewhere can claim one).
 """
 
 from gevent import monkey
@@ -91,13 +98,27 @@ class ReplayOrigin:
             except OSError:
                 log.exception("replay index refresh failed; serving the previous index")
 
+        shared = _shared_with(environ)
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]
             kept.append(("Content-Security-Policy", REPLAY_CSP))
-            kept.append(("Referrer-Policy", "no-referrer"))
+            kept.append(("Referrer-Policy", "same-origin"))
+            kept.append(("Vary", "Origin"))
+            if shared:
+                kept.append(("Access-Control-Allow-Origin", "null"))
             return start_response(status, kept, exc_info)
 
         return self.app(environ, start)
+
+
+def _shared_with(environ: Environ) -> bool:
+    """Whether a CORS request comes from a document replayed here: one in the sandbox
+    (``Origin: null``) whose ``Referer`` is on this origin."""
+    if environ.get("HTTP_ORIGIN") != "null":
+        return False
+    own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}/"
+    return environ.get("HTTP_REFERER", "").startswith(own)
 
 
 def _watch_parent(parent: int) -> None:
