@@ -247,8 +247,9 @@ class WarcCaptureMiddleware:
             "response_head": wire.response if wire else None,
         }
         resource_id = request.meta.get("resource_id")
+        location = (response.headers.get(b"Location") or b"").decode("latin-1") or None
         hop = await maybe_deferred_to_future(
-            session.in_writer(_write_exchange, session, exchange_fields, resource_id)
+            session.in_writer(_write_exchange, session, exchange_fields, resource_id, location)
         )
         request.meta.setdefault(HOPS, []).append(hop)
         # Downstream (decompression, extraction) sees exactly the bytes the WARC holds.
@@ -256,7 +257,10 @@ class WarcCaptureMiddleware:
 
 
 def _write_exchange(
-    session: ArchiveSession, fields: dict[str, Any], resource_id: str | None
+    session: ArchiveSession,
+    fields: dict[str, Any],
+    resource_id: str | None,
+    location: str | None,
 ) -> Hop:
     """Write one exchange, a revisit if its payload repeats the last capture of its URL
     (on the writer thread: the lookup, the digest and the compression are its work)."""
@@ -267,7 +271,7 @@ def _write_exchange(
     return Hop(
         url=url,
         status=status,
-        location=_location(fields["response_headers"]),
+        location=location,
         record_id=written.record_id,
         warc_date=written.warc_date,
         warc_file=written.locator.filename,
@@ -278,12 +282,6 @@ def _write_exchange(
         revisit_of_record=target.record_id if result.revisit and target else None,
         truncated=bool(fields["truncated"]),
     )
-
-
-def _location(headers: list[tuple[str, str]]) -> str | None:
-    """The last Location header's value, as Scrapy's ``Headers.get`` reads it."""
-    values = [value for name, value in headers if name.lower() == "location"]
-    return values[-1] or None if values else None
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):

@@ -112,13 +112,19 @@ def extract_pending(
     job = _Job(store)
     ahead = 2 * job.pool.bounds.workers
     waiting: deque[tuple[str, Future[Preview] | Preview]] = deque()
+
+    def finish_oldest() -> None:
+        job.finish(*waiting.popleft())
+        if progress:
+            progress(job.counts.done, len(ids))
+
     try:
         for capture_id in ids:
             waiting.append((capture_id, job.submit(capture_id)))
-            while len(waiting) > ahead or (waiting and capture_id == ids[-1]):
-                job.finish(*waiting.popleft())
-                if progress:
-                    progress(job.counts.done, len(ids))
+            if len(waiting) > ahead:
+                finish_oldest()
+        while waiting:
+            finish_oldest()
     finally:
         job.close()
     return job.counts
