@@ -33,6 +33,7 @@ class Config:
     wiki_key: str = field(default=base.ARCHIVE_WIKI_KEY, repr=False)
     warc_prefix: str = base.ARCHIVE_WARC_PREFIX
     warc_max_size: int = base.ARCHIVE_WARC_MAX_SIZE
+    warc_gzip_level: int = base.ARCHIVE_WARC_GZIP_LEVEL
     max_body_size: int = base.ARCHIVE_MAX_BODY_SIZE
     requisites: bool = base.ARCHIVE_REQUISITES
     requisites_max: int = base.ARCHIVE_REQUISITES_MAX
@@ -79,6 +80,7 @@ _FIELDS = {
     "ARCHIVE_WIKI_KEY": "wiki_key",
     "ARCHIVE_WARC_PREFIX": "warc_prefix",
     "ARCHIVE_WARC_MAX_SIZE": "warc_max_size",
+    "ARCHIVE_WARC_GZIP_LEVEL": "warc_gzip_level",
     "ARCHIVE_MAX_BODY_SIZE": "max_body_size",
     "ARCHIVE_REQUISITES": "requisites",
     "ARCHIVE_REQUISITES_MAX": "requisites_max",

@@ -52,6 +52,7 @@ def scrapy_settings(config: Config, overrides: dict[str, Any]) -> Any:
         "ARCHIVE_ALLOW_PRIVATE": config.allow_private,
         "ARCHIVE_MAX_BODY_SIZE": config.max_body_size,
         "ARCHIVE_WARC_MAX_SIZE": config.warc_max_size,
+        "ARCHIVE_WARC_GZIP_LEVEL": config.warc_gzip_level,
         "ARCHIVE_REQUISITES": config.requisites,
         "ARCHIVE_REQUISITES_MAX": config.requisites_max,
         "ARCHIVE_REQUISITES_MAX_BYTES": config.requisites_max_bytes,

@@ -19,7 +19,6 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from archive.capture.schema import Hop
 from crawler.session import ArchiveSession, archive_session
 from crawler.wire import wire_heads
 
@@ -249,39 +248,11 @@ class WarcCaptureMiddleware:
         resource_id = request.meta.get("resource_id")
         location = (response.headers.get(b"Location") or b"").decode("latin-1") or None
         hop = await maybe_deferred_to_future(
-            session.in_writer(_write_exchange, session, exchange_fields, resource_id, location)
+            session.call("write_exchange", exchange_fields, resource_id, location)
         )
         request.meta.setdefault(HOPS, []).append(hop)
         # Downstream (decompression, extraction) sees exactly the bytes the WARC holds.
         return response.replace(body=body) if truncated else response
-
-
-def _write_exchange(
-    session: ArchiveSession,
-    fields: dict[str, Any],
-    resource_id: str | None,
-    location: str | None,
-) -> Hop:
-    """Write one exchange, a revisit if its payload repeats the last capture of its URL
-    (on the writer thread: the lookup, the digest and the compression are its work)."""
-    url, status, body = fields["url"], fields["status"], fields["response_body"]
-    target = session.revisit_target(url, resource_id) if 200 <= status < 300 else None
-    result = session.writer.write_exchange(**fields, revisit_of=target)
-    written = result.response
-    return Hop(
-        url=url,
-        status=status,
-        location=location,
-        record_id=written.record_id,
-        warc_date=written.warc_date,
-        warc_file=written.locator.filename,
-        offset=written.locator.offset,
-        length=written.locator.length,
-        payload_digest=result.payload_digest,
-        payload_length=len(body),
-        revisit_of_record=target.record_id if result.revisit and target else None,
-        truncated=bool(fields["truncated"]),
-    )
 
 
 class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):

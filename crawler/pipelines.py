@@ -9,26 +9,19 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from twisted.internet.defer import Deferred
 
 from archive.capture.pool import Bounds, PreviewPool
-from archive.capture.preview import Preview, repeated_preview
-from archive.capture.record import FetchOutcome, new_capture_id, outcome_record
-from archive.capture.schema import PreviewRecord
-from archive.store.models import Capture, Resource
+from archive.capture.preview import Preview
+from archive.capture.record import FetchOutcome
 from crawler.items import FetchItem
+from crawler.record_path import PreviewUnknown
 from crawler.session import ArchiveSession, archive_session
 
 logger = logging.getLogger(__name__)
 
 #: crawler stats key: pages whose preview is being extracted
 PENDING = "archive/previews_pending"
-
-
-class _Unknown(Exception):
-    """An unchanged page whose earlier preview cannot be reused: it is extracted again."""
 
 
 class RecordPipeline:
@@ -38,7 +31,7 @@ class RecordPipeline:
     reactor keeps downloading meanwhile and every core extracts. The metadata record
     (resource id, stable id, capture id, the preview) makes the WARC self-describing, so
     ``archive reindex`` can rebuild the row from it; it is written, and the row committed
-    after it in one transaction, on the session's writer thread. With
+    after it in one transaction, by the recorder process (``crawler.record_path``). With
     ``ARCHIVE_DEFER_PREVIEWS`` (or a stop while pages wait for theirs) a capture is
     recorded without its preview, which ``archive extract --pending`` makes later.
     """
@@ -76,7 +69,7 @@ class RecordPipeline:
         try:
             try:
                 outcome = await self.record(session, item, preview, reuse=unchanged)
-            except _Unknown:
+            except PreviewUnknown:
                 outcome = await self.record(session, item, await self.extract(item), reuse=False)
         except Exception as exc:
             session.fail(f"could not record {item.requested_url}: {exc!r}")
@@ -108,57 +101,11 @@ class RecordPipeline:
     async def record(
         self, session: ArchiveSession, item: FetchItem, preview: Preview | None, reuse: bool
     ) -> FetchOutcome:
-        written = session.in_writer(self._record, session, item, preview, reuse)
+        # The body stays here: the recorder only needs to know whether there is one.
+        sent = replace(item, body=None if item.body is None else b"")
+        extracting = self.previews is not None
+        written = session.call("record_fetch", sent, preview, reuse, extracting)
         outcome: FetchOutcome = await maybe_deferred_to_future(written)
-        return outcome
-
-    def _record(
-        self, session: ArchiveSession, item: FetchItem, preview: Preview | None, reuse: bool
-    ) -> FetchOutcome:
-        """The metadata record, then the row, in one transaction (on the writer thread)."""
-        final = item.final_hop
-        with session.store.session() as s:
-            revisit_of = (
-                s.scalar(
-                    select(Capture.capture_id).where(
-                        Capture.warc_record_id == final.revisit_of_record
-                    )
-                )
-                if final and final.revisit_of_record
-                else None
-            )
-            if reuse and revisit_of and item.body is not None:
-                preview = repeated_preview(s, revisit_of, item.content_type)
-                if preview is None and self.previews is not None:
-                    raise _Unknown
-            outcome = self.describe(s, session, item, preview, revisit_of)
-            session.record(s, outcome)
-        return outcome
-
-    def describe(
-        self,
-        s: Session,
-        session: ArchiveSession,
-        item: FetchItem,
-        preview: Preview | None,
-        revisit_of: str | None,
-    ) -> FetchOutcome:
-        """The capture's outcome, once its metadata record is written and flushed."""
-        resource = s.get(Resource, item.resource_id)
-        assert resource is not None
-        capture_id = new_capture_id(s, resource, item.started_at, session.config.hashids_salt)
-        outcome = fetch_outcome(item, capture_id, revisit_of)
-        outcome.preview = preview
-        recorded = None if preview is None else recorded_preview(s, outcome, preview)
-        record = outcome_record(outcome, resource.stable_id, session.job_id, recorded)
-        final = item.final_hop
-        session.writer.write_metadata(
-            item.final_url or item.requested_url,
-            refers_to=final.record_id if final else None,
-            date=None,  # WARC-Date is always the wall clock, whatever the crawl clock says
-            fields=record.to_json(),
-        )
-        session.writer.flush()
         return outcome
 
 
@@ -169,42 +116,3 @@ def _when_done(future: Future[Any]) -> Deferred[None]:
     done: Deferred[None] = Deferred()
     future.add_done_callback(lambda _: reactor.callFromThread(done.callback, None))
     return done
-
-
-def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> FetchOutcome:
-    """What the fetch came to, from the spider's item and the exchange that answered."""
-    outcome = FetchOutcome(
-        capture_id=capture_id,
-        resource_id=item.resource_id,
-        requested_url=item.requested_url,
-        fetched_at=item.started_at,
-        final_url=item.final_url,
-        http_status=item.status,
-        content_type=item.content_type,
-        hops=item.hops,
-        error_class=item.error_class,
-        error_message=item.error_message,
-        duration_ms=item.duration_ms,
-        requisites=list(item.requisites),
-        requisites_cut=item.requisites_cut,
-        requisites_left_out=item.requisites_left_out,
-    )
-    final = item.final_hop
-    if final is not None:
-        outcome.answered_by(final)
-        if final.revisit_of_record:
-            outcome.is_revisit = True
-            outcome.revisit_of = revisit_of
-    return outcome
-
-
-def recorded_preview(s: Session, outcome: FetchOutcome, preview: Preview) -> PreviewRecord:
-    """The preview for the metadata record. An unchanged revisit names the capture
-    whose record already holds the same text instead of repeating it: the text can
-    be extracted again from the payload that capture refers to."""
-    recorded = preview.to_record()
-    if outcome.is_revisit and outcome.revisit_of:
-        original = s.get(Capture, outcome.revisit_of)
-        if original is not None and original.content_hash == recorded.content_hash:
-            return replace(recorded, full_text_preview=None, preview_of=original.capture_id)
-    return recorded

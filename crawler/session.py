@@ -17,20 +17,19 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from twisted.internet.defer import Deferred
-from twisted.internet.threads import deferToThreadPool
-from twisted.python.threadpool import ThreadPool
+from twisted.internet.defer import Deferred, fail
+from twisted.python.failure import Failure
 
-from archive.capture.record import FetchOutcome, record_capture, url_hash
+from archive.capture.record import FetchOutcome
 from archive.config import Config, load_config
 from archive.store.db import Store
 from archive.store.jobs import start_job
 from archive.store.locks import crawl_lock
-from archive.store.models import Capture, CaptureRequisite, Job
-from archive.warc import RevisitTarget, WarcWriter, repair_open_files
+from archive.store.models import Job
+from archive.warc import repair_open_files
 from archive.warc.records import software
+from crawler.record_path import Opening, WriteFailed
+from crawler.recorder import Recorder, RecorderDied
 
 logger = logging.getLogger(__name__)
 
@@ -100,23 +99,13 @@ class ArchiveSession:
         for report in repair_open_files(config.warc_dir):
             logger.warning("repaired WARC left open by an interrupted crawl: %s", report)
         settings = crawler.settings
-        self.writer = WarcWriter(
-            config.warc_dir,
-            prefix=config.warc_prefix,
-            max_size=config.warc_max_size,
-            info={
-                "software": software(),
-                "operator": config.operator,
-                "http-header-user-agent": settings.get("USER_AGENT"),
-                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-                "description": "Captures of cited sources",
-            },
-        )
-        # Every write to the WARC files and the store's record path runs on this one thread:
-        # the reactor thread then spends no time in zlib (which releases the GIL, so the
-        # compression uses the other core), and one thread keeps the records in order.
-        self._writes = ThreadPool(minthreads=1, maxthreads=1, name="warc-writer")
-        self._writes.start()
+        self._warcinfo = {
+            "software": software(),
+            "operator": config.operator,
+            "http-header-user-agent": settings.get("USER_AGENT"),
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "description": "Captures of cited sources",
+        }
         self.counts: dict[str, int] = {}
         #: Failures of the run itself (not of the links it checked): any makes the job fail.
         self.failures: list[str] = []
@@ -138,6 +127,10 @@ class ArchiveSession:
             self._lock = crawl_lock(config.home, store=self.store)
             self._lock.__enter__()
             self.job_id = start_job(self.store, {"spider": "resources"}, self.now())
+        # Every write to the WARC files and the store's record path is the recorder's: a
+        # process of its own, so the reactor's spends no time in zlib, warcio or SQLAlchemy.
+        self.recorder = Recorder(Opening(config, self._warcinfo, self.job_id))
+        self.recorder.on_death = self._refuse
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
@@ -148,33 +141,26 @@ class ArchiveSession:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def in_writer(self, fn: Any, *args: Any, **kwargs: Any) -> Deferred[Any]:
-        """Run ``fn`` on the writer thread, after every write handed to it before."""
-        from twisted.internet import reactor
-
-        return deferToThreadPool(reactor, self._writes, self._write, fn, *args, **kwargs)
-
-    def _write(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """``fn`` on the writer thread, unless writes are refused. The first that fails with
-        an OSError (a full disk, a read-only folder) refuses all later ones, and says so."""
+    def call(self, method: str, *args: Any) -> Deferred[Any]:
+        """``RecordPath.<method>(*args)`` in the recorder, after every call made before.
+        Once a write failed (a full disk, a read-only folder) or the crawl stopped at
+        once, every call fails with WritesRefused."""
         if self.refused is not None:
-            raise WritesRefused(self.refused)
-        name = self.writer.current_filename
-        try:
-            return fn(*args, **kwargs)
-        except OSError as exc:
-            from twisted.internet import reactor
+            return fail(WritesRefused(self.refused))
+        return self.recorder.call(method, *args).addErrback(self._refused_write)
 
-            what = f"WARC files in {self.config.warc_dir}"
-            if exc.filename:
-                what = f"WARC file {exc.filename}"
-            elif name:
-                what = f"WARC file {self.config.warc_dir / name}"
-            self.refused = f"cannot write {what}: {exc.strerror or exc}"
-            reactor.callFromThread(
-                self.crawler.signals.send_catch_log, warc_unwritable, message=self.refused
-            )
-            raise WritesRefused(self.refused) from exc
+    def _refused_write(self, failure: Failure) -> Failure:
+        if failure.check(WriteFailed, RecorderDied):
+            self._refuse(str(failure.value))
+            raise WritesRefused(self.refused) from failure.value
+        return failure
+
+    def _refuse(self, message: str) -> None:
+        """Refuse every later write, and say why once (``crawler.stops`` stops the crawl)."""
+        if self.refused is not None:
+            return
+        self.refused = message
+        self.crawler.signals.send_catch_log(warc_unwritable, message=message)
 
     def fetch_time(self, request: Request) -> tuple[datetime, int | None]:
         """The fetched_at and duration_ms of ``request``'s own exchange: when it was sent
@@ -191,8 +177,8 @@ class ArchiveSession:
         if self.closed:  # already, by a stop at once
             return
         self.closed = True
-        self._writes.stop()  # waits for the writes already handed to it
-        self.writer.close()
+        # waits for the writes already handed to it (the one under way, after a stop at once)
+        self.recorder.close(timeout=60)
         with self.store.session() as s:
             job = s.get(Job, self.job_id)
             if job is not None:
@@ -214,68 +200,6 @@ class ArchiveSession:
         self.failures.append(message)
 
     # -- what the middleware and pipeline ask of the store ---------------------------------
-
-    def revisit_target(self, url: str, resource_id: str | None) -> RevisitTarget | None:
-        """The latest full capture of ``url`` a new identical payload can refer to: for a
-        resource's page, among that resource's captures; for a page requisite (no
-        ``resource_id``), among the requisites fetched before. Both by an index: this runs
-        for every response."""
-        with self.store.session() as s:
-            if resource_id is None:
-                return self._requisite_target(s, url)
-            last = s.scalar(
-                select(Capture)
-                .where(
-                    Capture.resource_id == resource_id,
-                    Capture.final_url == url,
-                    Capture.payload_digest.is_not(None),
-                    Capture.warc_record_id.is_not(None),
-                )
-                .order_by(Capture.fetched_at.desc())
-                .limit(1)
-            )
-            if last is not None and last.is_revisit and last.revisit_of:
-                last = s.get(Capture, last.revisit_of)
-            if last is None or last.is_revisit or not last.warc_date:
-                return None
-            return RevisitTarget(
-                last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
-            )
-
-    def _requisite_target(self, s: Any, url: str) -> RevisitTarget | None:
-        """The latest full response of ``url`` fetched as a page requisite (a stylesheet
-        shared by a site's pages is a revisit in every later crawl while unchanged)."""
-        last = s.scalar(
-            select(CaptureRequisite)
-            .where(
-                CaptureRequisite.final_url_hash == url_hash(url),
-                CaptureRequisite.final_url == url,
-                CaptureRequisite.is_revisit.is_(False),
-                CaptureRequisite.status.between(200, 299),
-                CaptureRequisite.payload_digest.is_not(None),
-                CaptureRequisite.warc_record_id.is_not(None),
-                CaptureRequisite.warc_date.is_not(None),
-            )
-            .order_by(CaptureRequisite.id.desc())
-            .limit(1)
-        )
-        if last is None:
-            return None
-        return RevisitTarget(
-            last.warc_record_id or "", url, last.warc_date or "", last.payload_digest or ""
-        )
-
-    def record(self, s: Session, outcome: FetchOutcome) -> None:
-        """Add the capture row to ``s``, the record path's one transaction; only called
-        once the capture's WARC records are flushed."""
-        outcome.job_id = self.job_id
-        record_capture(
-            s,
-            outcome,
-            refresh_days=self.config.refresh_days,
-            refresh_by_type=self.config.refresh_by_type,
-            now=outcome.fetched_at,
-        )
 
     def count(self, outcome: FetchOutcome) -> None:
         """Count a committed capture in the job's counts, and say so in a progress line."""

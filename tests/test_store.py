@@ -16,7 +16,14 @@ from alembic.script import ScriptDirectory
 from stores import _pg_schema_url
 
 from archive.config import load_config
-from archive.store.db import Store, alembic_config, make_engine, pending_migrations
+from archive.store.db import (
+    MIGRATIONS,
+    Store,
+    alembic_config,
+    make_engine,
+    newest_revision,
+    pending_migrations,
+)
 from archive.store.models import Base, Capture, Job, LinkEvent, Resource
 
 HEAD = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
@@ -254,3 +261,16 @@ def test_a_store_timed_by_its_crawls_start_is_corrected_from_its_warcs(
         assert events == {"cap_alive": _at(hours=2, seconds=1.5), "cap_gone1": _at(minutes=10)}
         assert s.get(Job, 1).started_at == JOB_START  # a job's start is what it was
     st.close()
+
+
+def test_migration_files_are_named_by_their_revision() -> None:
+    """Opening a store reads the newest revision from the file names (not Alembic's
+    scripts, which cost a quarter of a second): each file must begin with its revision,
+    and the newest be Alembic's head."""
+    script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
+    for revision in script.walk_revisions():
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")
+    assert newest_revision() == script.get_current_head()
+    assert len(list((MIGRATIONS / "versions").glob("[0-9]*_*.py"))) == len(
+        list(script.walk_revisions())
+    )

@@ -116,7 +116,8 @@ def new_capture_id(session: Session, resource: Resource, when: datetime, salt: s
     """Capture id for (resource, second); a sequence number separates same-second attempts."""
     for sequence in range(1000):
         cid = ids.capture_id_for(resource.number, when, salt, sequence)
-        if session.get(Capture, cid) is None:
+        taken = select(Capture.capture_id).where(Capture.capture_id == cid)
+        if session.scalar(taken) is None:  # one column: no row loaded
             return cid
     raise RuntimeError("more than 1000 captures of one resource in one second")
 
@@ -200,9 +201,11 @@ def record_capture(
     refresh_days: float,
     refresh_by_type: dict[str, float] | None = None,
     now: datetime | None = None,
+    resource: Resource | None = None,
 ) -> Capture:
-    """Insert the capture row and apply it to the resource's link state and due time."""
-    resource = session.get(Resource, outcome.resource_id)
+    """Insert the capture row and apply it to the resource's link state and due time
+    (``resource``: its row, when the caller holds it already)."""
+    resource = resource or session.get(Resource, outcome.resource_id)
     if resource is None:
         raise LookupError(
             f"capture {outcome.capture_id} names unknown resource {outcome.resource_id}"

@@ -1,16 +1,19 @@
 """The ``archive`` command: a thin layer over the library in ``archive/``.
 
 Each family of subcommands lives in its own module of this package; this module
-only makes the group and registers them.
+only makes the group and names them. A command's module is imported when that command
+runs (click's lazy subcommands): `archive crawl` does not pay for the viewer's pywb or
+the exports' WACZ writer.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import click
 
-from archive.cli import crawl, export, push, resources, rot, serve, warcs
 from archive.cli.context import Context
 from archive.cli.errors import explain
 from archive.config import SettingError
@@ -32,7 +35,43 @@ READ_ONLY = {
 }
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: command name -> "module:attribute" of its click command, in the order `--help` lists them
+COMMANDS = {
+    "import": "resources:import_cmd",
+    "list": "resources:list_cmd",
+    "show": "resources:show",
+    "stats": "resources:stats",
+    "crawl": "crawl:crawl",
+    "extract": "crawl:extract",
+    "history": "rot:history",
+    "diff": "rot:diff",
+    "report": "rot:report",
+    "schedule": "rot:schedule",
+    "cat": "warcs:cat",
+    "verify": "warcs:verify",
+    "reindex": "warcs:reindex",
+    "serve": "serve:serve",
+    "export": "export:export",
+    "push": "push:push",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when asked for (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, attribute = where.split(":")
+        command: Any = getattr(importlib.import_module(f"archive.cli.{module}"), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", envvar="ARCHIVE_HOME", help="State folder (default ./data).")
 @click.option("-v", "--verbose", is_flag=True, help="On errors, show the Python traceback.")
 @click.version_option(package_name="cited-archive")
@@ -40,27 +79,6 @@ READ_ONLY = {
 def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
     """Archive cited web pages: crawl them into WARCs, keep clean previews, track link rot."""
     ctx.obj = Context(home, read_only=ctx.invoked_subcommand in READ_ONLY)
-
-
-for _command in (
-    resources.import_cmd,
-    resources.list_cmd,
-    resources.show,
-    resources.stats,
-    crawl.crawl,
-    crawl.extract,
-    rot.history,
-    rot.diff,
-    rot.report,
-    rot.schedule,
-    warcs.cat,
-    warcs.verify,
-    warcs.reindex,
-    serve.serve,
-    export.export,
-    push.push,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -60,6 +60,7 @@ class _Job:
             config.warc_dir,
             prefix=config.warc_prefix,
             max_size=config.warc_max_size,
+            gzip_level=config.warc_gzip_level,
             info={
                 "software": software(),
                 "operator": config.operator,

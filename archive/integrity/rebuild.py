@@ -134,7 +134,7 @@ def _match_hops(
 
 def _rebuilt(scan: WarcScan, meta: Found, record: CaptureRecord, claimed: set[str]) -> Rebuilt:
     """The outcome the crawler recorded, from the metadata record and the records it names
-    (what ``crawler.pipelines.fetch_outcome`` put together at crawl time)."""
+    (what ``crawler.record_path.fetch_outcome`` put together at crawl time)."""
     urls = record.hop_urls
     found = _match_hops(scan, meta, record, claimed)
     final = found[-1] if meta.refers_to and urls else None

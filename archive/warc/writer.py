@@ -84,13 +84,20 @@ class WarcWriter:
         info: dict[str, str] | None = None,
         hostname: str | None = None,
         fsync: bool = False,
+        gzip_level: int = 2,
     ) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.info = dict(info or {})
         self.hostname = hostname or safe_host()
         self.files = RotatingFiles(
-            self.directory, prefix, max_size, self.hostname, fsync, self._warcinfo_fields
+            self.directory,
+            prefix,
+            max_size,
+            self.hostname,
+            fsync,
+            self._warcinfo_fields,
+            gzip_level,
         )
 
     @property

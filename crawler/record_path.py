@@ -1,0 +1,278 @@
+"""The record path: what the crawl writes to the WARC files and the store, in that order.
+
+One :class:`RecordPath` lives in the recorder process (``crawler.recorder``) for the
+whole crawl: it owns the WARC writer and its own connection to the store, so the
+reactor's process spends no time in zlib, warcio or SQLAlchemy. It writes each HTTP
+exchange (a revisit when its payload repeats the last capture of its URL), then each
+capture's metadata record, and commits the capture's row only after that record is
+flushed, in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.capture.preview import Preview, repeated_preview
+from archive.capture.record import (
+    FetchOutcome,
+    new_capture_id,
+    outcome_record,
+    record_capture,
+    url_hash,
+)
+from archive.capture.schema import Hop, PreviewRecord
+from archive.config import Config
+from archive.store.db import Store
+from archive.store.models import Capture, CaptureRequisite, Resource
+from archive.warc import RevisitTarget, WarcWriter
+from crawler.items import FetchItem
+
+logger = logging.getLogger(__name__)
+
+
+#: what a revisit needs of the capture it refers to (columns, not a loaded row: this
+#: runs for every response)
+_TARGET = select(
+    Capture.warc_record_id,
+    Capture.warc_date,
+    Capture.payload_digest,
+    Capture.is_revisit,
+    Capture.revisit_of,
+)
+
+
+class PreviewUnknown(Exception):
+    """An unchanged page whose earlier preview cannot be reused: it is extracted again."""
+
+
+class WriteFailed(Exception):
+    """A WARC file or the store could not be written (a full disk, a read-only folder);
+    its message says which file and why, in one line."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the recorder process needs to open the record path (sent to it pickled)."""
+
+    config: Config
+    warcinfo: dict[str, Any]
+    job_id: int
+
+
+class RecordPath:
+    def __init__(self, opening: Opening) -> None:
+        config = self.config = opening.config
+        self.job_id = opening.job_id
+        self.store = Store(config, migrate=False)  # the crawl's process migrated it
+        self.writer = WarcWriter(
+            config.warc_dir,
+            prefix=config.warc_prefix,
+            max_size=config.warc_max_size,
+            gzip_level=config.warc_gzip_level,
+            info=opening.warcinfo,
+        )
+        #: set by the first write that fails: every later one is refused with it
+        self.refused: str | None = None
+
+    def close(self) -> None:
+        self.writer.close()
+        self.store.close()
+
+    def guarded(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``, unless writes are refused. The first that fails with an OSError
+        refuses all later ones, and says which file could not be written, and why."""
+        if self.refused is not None:
+            raise WriteFailed(self.refused)
+        name = self.writer.current_filename
+        try:
+            return fn(*args)
+        except OSError as exc:
+            what = f"WARC files in {self.config.warc_dir}"
+            if exc.filename:
+                what = f"WARC file {exc.filename}"
+            elif name:
+                what = f"WARC file {self.config.warc_dir / name}"
+            self.refused = f"cannot write {what}: {exc.strerror or exc}"
+            raise WriteFailed(self.refused) from exc
+
+    # -- exchanges ---------------------------------------------------------------------
+
+    def write_exchange(
+        self, fields: dict[str, Any], resource_id: str | None, location: str | None
+    ) -> Hop:
+        """Write one exchange: a revisit if its payload repeats the last capture of its URL."""
+        url, status, body = fields["url"], fields["status"], fields["response_body"]
+        target = self.revisit_target(url, resource_id) if 200 <= status < 300 else None
+        result = self.writer.write_exchange(**fields, revisit_of=target)
+        written = result.response
+        return Hop(
+            url=url,
+            status=status,
+            location=location,
+            record_id=written.record_id,
+            warc_date=written.warc_date,
+            warc_file=written.locator.filename,
+            offset=written.locator.offset,
+            length=written.locator.length,
+            payload_digest=result.payload_digest,
+            payload_length=len(body),
+            revisit_of_record=target.record_id if result.revisit and target else None,
+            truncated=bool(fields["truncated"]),
+        )
+
+    def revisit_target(self, url: str, resource_id: str | None) -> RevisitTarget | None:
+        """The latest full capture of ``url`` a new identical payload can refer to: for a
+        resource's page, among that resource's captures; for a page requisite (no
+        ``resource_id``), among the requisites fetched before. Both by an index: this runs
+        for every response."""
+        with self.store.session() as s:
+            if resource_id is None:
+                return _requisite_target(s, url)
+            last = s.execute(
+                _TARGET.where(
+                    Capture.resource_id == resource_id,
+                    Capture.final_url == url,
+                    Capture.payload_digest.is_not(None),
+                    Capture.warc_record_id.is_not(None),
+                )
+                .order_by(Capture.fetched_at.desc())
+                .limit(1)
+            ).first()
+            if last is not None and last.is_revisit and last.revisit_of:
+                last = s.execute(_TARGET.where(Capture.capture_id == last.revisit_of)).first()
+            if last is None or last.is_revisit or not last.warc_date:
+                return None
+            return RevisitTarget(
+                last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
+            )
+
+    # -- captures ----------------------------------------------------------------------
+
+    def record_fetch(
+        self, item: FetchItem, preview: Preview | None, reuse: bool, extracting: bool
+    ) -> FetchOutcome:
+        """The capture's metadata record, then its row, in one transaction. ``reuse``: an
+        unchanged page takes its earlier preview (PreviewUnknown when there is none and
+        ``extracting``, so that the crawl extracts it). ``item.body`` need not be the body:
+        only whether it is None matters here."""
+        final = item.final_hop
+        with self.store.session() as s:
+            revisit_of = (
+                s.scalar(
+                    select(Capture.capture_id).where(
+                        Capture.warc_record_id == final.revisit_of_record
+                    )
+                )
+                if final and final.revisit_of_record
+                else None
+            )
+            if reuse and revisit_of and item.body is not None:
+                preview = repeated_preview(s, revisit_of, item.content_type)
+                if preview is None and extracting:
+                    raise PreviewUnknown
+            resource = s.get(Resource, item.resource_id)
+            if resource is None:
+                raise LookupError(f"no resource {item.resource_id} in the store")
+            outcome = self._describe(s, resource, item, preview, revisit_of)
+            outcome.job_id = self.job_id
+            record_capture(
+                s,
+                outcome,
+                refresh_days=self.config.refresh_days,
+                refresh_by_type=self.config.refresh_by_type,
+                now=outcome.fetched_at,
+                resource=resource,
+            )
+        return outcome
+
+    def _describe(
+        self,
+        s: Session,
+        resource: Resource,
+        item: FetchItem,
+        preview: Preview | None,
+        revisit_of: str | None,
+    ) -> FetchOutcome:
+        """The capture's outcome, once its metadata record is written and flushed."""
+        capture_id = new_capture_id(s, resource, item.started_at, self.config.hashids_salt)
+        outcome = fetch_outcome(item, capture_id, revisit_of)
+        outcome.preview = preview
+        recorded = None if preview is None else recorded_preview(s, outcome, preview)
+        record = outcome_record(outcome, resource.stable_id, self.job_id, recorded)
+        final = item.final_hop
+        self.writer.write_metadata(
+            item.final_url or item.requested_url,
+            refers_to=final.record_id if final else None,
+            date=None,  # WARC-Date is always the wall clock, whatever the crawl clock says
+            fields=record.to_json(),
+        )
+        self.writer.flush()
+        return outcome
+
+
+def _requisite_target(s: Session, url: str) -> RevisitTarget | None:
+    """The latest full response of ``url`` fetched as a page requisite (a stylesheet
+    shared by a site's pages is a revisit in every later crawl while unchanged)."""
+    last = s.scalar(
+        select(CaptureRequisite)
+        .where(
+            CaptureRequisite.final_url_hash == url_hash(url),
+            CaptureRequisite.final_url == url,
+            CaptureRequisite.is_revisit.is_(False),
+            CaptureRequisite.status.between(200, 299),
+            CaptureRequisite.payload_digest.is_not(None),
+            CaptureRequisite.warc_record_id.is_not(None),
+            CaptureRequisite.warc_date.is_not(None),
+        )
+        .order_by(CaptureRequisite.id.desc())
+        .limit(1)
+    )
+    if last is None:
+        return None
+    return RevisitTarget(
+        last.warc_record_id or "", url, last.warc_date or "", last.payload_digest or ""
+    )
+
+
+def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> FetchOutcome:
+    """What the fetch came to, from the spider's item and the exchange that answered."""
+    outcome = FetchOutcome(
+        capture_id=capture_id,
+        resource_id=item.resource_id,
+        requested_url=item.requested_url,
+        fetched_at=item.started_at,
+        final_url=item.final_url,
+        http_status=item.status,
+        content_type=item.content_type,
+        hops=item.hops,
+        error_class=item.error_class,
+        error_message=item.error_message,
+        duration_ms=item.duration_ms,
+        requisites=list(item.requisites),
+        requisites_cut=item.requisites_cut,
+        requisites_left_out=item.requisites_left_out,
+    )
+    final = item.final_hop
+    if final is not None:
+        outcome.answered_by(final)
+        if final.revisit_of_record:
+            outcome.is_revisit = True
+            outcome.revisit_of = revisit_of
+    return outcome
+
+
+def recorded_preview(s: Session, outcome: FetchOutcome, preview: Preview) -> PreviewRecord:
+    """The preview for the metadata record. An unchanged revisit names the capture
+    whose record already holds the same text instead of repeating it: the text can
+    be extracted again from the payload that capture refers to."""
+    recorded = preview.to_record()
+    if outcome.is_revisit and outcome.revisit_of:
+        original = s.get(Capture, outcome.revisit_of)
+        if original is not None and original.content_hash == recorded.content_hash:
+            return replace(recorded, full_text_preview=None, preview_of=original.capture_id)
+    return recorded

@@ -1,0 +1,187 @@
+"""The recorder process: the record path (``crawler.record_path``) beside the crawl.
+
+Scrapy's reactor thread and the record path in one process would share one GIL: every
+millisecond spent in warcio, zlib and SQLAlchemy is one the downloads wait for. The
+recorder runs in a process of its own, so the two use a core each. It answers calls in
+the order they were made (one worker, one pipe), which keeps a capture's records in
+order and its row after them.
+
+Written here rather than on ``concurrent.futures.ProcessPoolExecutor``: the record path
+is one stateful worker (an open WARC file, a store connection), and the executor's
+worker keeps both ends of its call queue, so a crawl killed by SIGKILL would leave it
+waiting forever with its WARC file open. This worker holds one end of a pipe: the end of
+the crawl, however it came, is EOF there, and it closes its WARC file and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import pickle
+import queue
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from twisted.internet.defer import Deferred
+
+from crawler.record_path import Opening, RecordPath
+
+logger = logging.getLogger(__name__)
+
+#: as Scrapy's log lines, which the recorder's warnings appear among
+_LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+#: the answer the worker sends once it has opened the record path, before any call's
+_OPENED = 0
+
+
+class RecorderDied(Exception):
+    """The recorder process ended before the crawl closed it (killed, out of memory)."""
+
+
+class Recorder:
+    """The crawl's side of the recorder process: calls go out in order, and each
+    answer fires its Deferred on the reactor thread."""
+
+    def __init__(self, opening: Opening) -> None:
+        # forkserver, not fork: the crawl has threads, whose locks a forked child inherits.
+        context = multiprocessing.get_context("forkserver")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, opening), name="archive-recorder"
+        )
+        self._process.start()
+        child.close()
+        self._calls: dict[int, Deferred[Any]] = {}
+        self._last = _OPENED
+        self._lock = threading.Lock()
+        #: what the sender thread sends (pickling and a full pipe block it, not the reactor)
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.died: str | None = None
+        self.on_death: Any = None
+        self._opened = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._send, name="recorder-send", daemon=True),
+            threading.Thread(target=self._receive, name="recorder-receive", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def call(self, method: str, *args: Any) -> Deferred[Any]:
+        """``RecordPath.<method>(*args)`` in the recorder: a Deferred of its result."""
+        done: Deferred[Any] = Deferred()
+        if self.died is not None:
+            done.errback(RecorderDied(self.died))
+            return done
+        with self._lock:
+            self._last += 1
+            self._calls[self._last] = done
+            self._outbox.put((self._last, method, args))
+        return done
+
+    def close(self, timeout: float | None = None) -> None:
+        """Let the recorder finish the calls made so far, close its WARC file and exit."""
+        self._outbox.put(None)
+        self._process.join(timeout)
+        if self._process.is_alive():  # a write that hangs (a stalled network disk)
+            logger.error("the recorder process did not finish within %s s; killed", timeout)
+            self._process.kill()
+            self._process.join()
+        for thread in self._threads:
+            thread.join(5)
+
+    def _send(self) -> None:
+        while True:
+            message = self._outbox.get()
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):  # the worker is gone; the receiver says why
+                return
+            if message is None:
+                return
+
+    def _receive(self) -> None:
+        from twisted.internet import reactor
+
+        while True:
+            try:
+                call_id, ok, value = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            if call_id == _OPENED:
+                self._opened.set()
+                if ok:
+                    continue
+                self.died = f"the recorder could not open the archive: {value}"
+                break
+            with self._lock:
+                done = self._calls.pop(call_id)
+            if ok:
+                reactor.callFromThread(done.callback, value)
+            else:
+                reactor.callFromThread(done.errback, value)
+        self._process.join(5)
+        code = self._process.exitcode
+        if self.died is None and code != 0:
+            self.died = f"the recorder process died (exit {code})"
+        with self._lock:
+            orphans, self._calls = list(self._calls.values()), {}
+        if self.died is not None:
+            for done in orphans:
+                reactor.callFromThread(done.errback, RecorderDied(self.died))
+            if self.on_death is not None:
+                reactor.callFromThread(self.on_death, self.died)
+
+    def wait_opened(self, timeout: float) -> None:
+        """Block until the recorder has opened the archive (or failed to)."""
+        self._opened.wait(timeout)
+        if self.died is not None:
+            raise RecorderDied(self.died)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc``, or a RuntimeError saying the same when it does not pickle."""
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - any exception at all must reach the crawl
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _serve(conn: Connection, opening: Opening) -> None:
+    """The recorder process: open the record path, answer calls until told or EOF."""
+    # The crawl decides when the recorder stops: a Ctrl-C or SIGTERM sent to the whole
+    # process group must not cut a write short. The crawl's end, however it came, is EOF.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+    )
+    try:
+        path = RecordPath(opening)
+    except Exception as exc:  # noqa: BLE001 - said to the crawl, which fails with it
+        conn.send((_OPENED, False, f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send((_OPENED, True, None))
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:
+                break
+            if message is None:
+                break
+            call_id, method, args = message
+            try:
+                answer = (call_id, True, path.guarded(getattr(path, method), *args))
+            except Exception as exc:  # noqa: BLE001 - every failure is the caller's to see
+                answer = (call_id, False, _portable(exc))
+            try:
+                conn.send(answer)
+            except OSError:  # the crawl is gone: nothing to answer
+                break
+            except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
+                conn.send((call_id, False, RuntimeError(f"unsendable answer: {exc!r}")))
+    finally:
+        path.close()
