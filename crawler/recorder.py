@@ -45,8 +45,9 @@ class Recorder:
     answer fires its Deferred on the reactor thread."""
 
     def __init__(self, opening: Opening) -> None:
-        # forkserver, not fork: the crawl has threads, whose locks a forked child inherits.
-        context = multiprocessing.get_context("forkserver")
+        # spawn, not fork: the crawl has threads, whose locks a forked child inherits; and
+        # not forkserver, whose server the crawl would wait for to start.
+        context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
             target=_serve, args=(child, opening), name="archive-recorder"
