@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -165,24 +167,41 @@ def _serve(conn: Connection, opening: Opening) -> None:
         conn.send((_OPENED, False, f"{type(exc).__name__}: {exc}"))
         return
     conn.send((_OPENED, True, None))
+    status = 0
     try:
-        while True:
-            try:
-                message = conn.recv()
-            except EOFError:
-                break
-            if message is None:
-                break
-            call_id, method, args = message
-            try:
-                answer = (call_id, True, path.guarded(getattr(path, method), *args))
-            except Exception as exc:  # noqa: BLE001 - every failure is the caller's to see
-                answer = (call_id, False, _portable(exc))
-            try:
-                conn.send(answer)
-            except OSError:  # the crawl is gone: nothing to answer
-                break
-            except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
-                conn.send((call_id, False, RuntimeError(f"unsendable answer: {exc!r}")))
-    finally:
+        _answer_calls(conn, path)
+    except BaseException:  # a bug: said, and the crawl sees the exit status
+        logger.exception("the recorder failed")
+        status = 1
+    try:
         path.close()
+    except Exception:  # noqa: BLE001 - said, and the crawl sees the exit status
+        logger.exception("the recorder could not close its WARC file")
+        status = 1
+    # Everything the recorder wrote is closed and flushed: skip the interpreter's teardown
+    # of SQLAlchemy, warcio and the rest, a fifth of a second the crawl's end waits for.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _answer_calls(conn: Connection, path: RecordPath) -> None:
+    """Answer calls in order until the crawl says it is done (None) or is gone (EOF)."""
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        call_id, method, args = message
+        try:
+            answer = (call_id, True, path.guarded(getattr(path, method), *args))
+        except Exception as exc:  # noqa: BLE001 - every failure is the caller's to see
+            answer = (call_id, False, _portable(exc))
+        try:
+            conn.send(answer)
+        except OSError:  # the crawl is gone: nothing to answer
+            return
+        except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
+            conn.send((call_id, False, RuntimeError(f"unsendable answer: {exc!r}")))

@@ -237,6 +237,9 @@ def test_a_signal_stops_the_crawl_in_seconds_and_keeps_what_it_recorded(
         site.set(path, Slow(Fixed(page(i)), 30))
     with crawling("--source", listing(tmp_path, site, fast + slow)) as crawl:
         crawl.when(r"\[3/11\] cap_")  # the fast pages are recorded, the slow ones in flight
+        deadline = time.monotonic() + 30
+        while not all(site.hits(p) == 1 for p in slow) and time.monotonic() < deadline:
+            time.sleep(0.05)  # every slow one sent (on a busy machine, the last come later)
         sent = time.monotonic()
         if signum == signal.SIGINT:
             os.killpg(crawl.proc.pid, signum)  # Ctrl-C reaches every process of the group
