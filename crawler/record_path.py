@@ -4,8 +4,12 @@ One :class:`RecordPath` lives in the recorder process (``crawler.recorder``) for
 whole crawl: it owns the WARC writer and its own connection to the store, so the
 reactor's process spends no time in zlib, warcio or SQLAlchemy. It writes each HTTP
 exchange (a revisit when its payload repeats the last capture of its URL), then each
-capture's metadata record, and commits the capture's row only after that record is
-flushed, in one transaction.
+capture's metadata record, and its row only after that record is written.
+
+Rows are committed in groups (:meth:`RecordPath.commit`, which the recorder calls when
+no call is waiting, or after a bounded number of captures): one transaction for the
+captures recorded meanwhile, after their records are flushed to disk, instead of a
+transaction each; each capture is a savepoint in it, so one that fails leaves the others.
 """
 
 from __future__ import annotations
@@ -78,10 +82,39 @@ class RecordPath:
         )
         #: set by the first write that fails: every later one is refused with it
         self.refused: str | None = None
+        #: the transaction of the captures recorded since the last commit
+        self._open: Session | None = None
 
     def close(self) -> None:
-        self.writer.close()
-        self.store.close()
+        try:
+            self.commit()
+        finally:
+            self.writer.close()
+            self.store.close()
+
+    def _session(self) -> Session:
+        """The open group transaction (begun if none is)."""
+        if self._open is None:
+            s = self.store.sessions()
+            if s.get_bind().dialect.name == "sqlite":
+                # The write lock at once, and a real BEGIN for the savepoints to nest in:
+                # Python's sqlite3 only begins before a write, and a SAVEPOINT outside a
+                # transaction would commit at its release.
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            self._open = s
+        return self._open
+
+    def commit(self) -> None:
+        """Commit the rows recorded since the last commit, once their records are on disk."""
+        s, self._open = self._open, None
+        if s is None:
+            return
+        try:
+            if self.refused is None:
+                self.writer.flush()
+            s.commit()
+        finally:
+            s.close()
 
     def guarded(self, fn: Any, *args: Any) -> Any:
         """``fn(*args)``, unless writes are refused. The first that fails with an OSError
@@ -130,38 +163,40 @@ class RecordPath:
         resource's page, among that resource's captures; for a page requisite (no
         ``resource_id``), among the requisites fetched before. Both by an index: this runs
         for every response."""
-        with self.store.session() as s:
-            if resource_id is None:
-                return _requisite_target(s, url)
-            last = s.execute(
-                _TARGET.where(
-                    Capture.resource_id == resource_id,
-                    Capture.final_url == url,
-                    Capture.payload_digest.is_not(None),
-                    Capture.warc_record_id.is_not(None),
-                )
-                .order_by(Capture.fetched_at.desc())
-                .limit(1)
-            ).first()
-            if last is not None and last.is_revisit and last.revisit_of:
-                last = s.execute(_TARGET.where(Capture.capture_id == last.revisit_of)).first()
-            if last is None or last.is_revisit or not last.warc_date:
-                return None
-            return RevisitTarget(
-                last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
+        s = self._session()
+        if resource_id is None:
+            return _requisite_target(s, url)
+        last = s.execute(
+            _TARGET.where(
+                Capture.resource_id == resource_id,
+                Capture.final_url == url,
+                Capture.payload_digest.is_not(None),
+                Capture.warc_record_id.is_not(None),
             )
+            .order_by(Capture.fetched_at.desc())
+            .limit(1)
+        ).first()
+        if last is not None and last.is_revisit and last.revisit_of:
+            last = s.execute(_TARGET.where(Capture.capture_id == last.revisit_of)).first()
+        if last is None or last.is_revisit or not last.warc_date:
+            return None
+        return RevisitTarget(
+            last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
+        )
 
     # -- captures ----------------------------------------------------------------------
 
     def record_fetch(
         self, item: FetchItem, preview: Preview | None, reuse: bool, extracting: bool
     ) -> FetchOutcome:
-        """The capture's metadata record, then its row, in one transaction. ``reuse``: an
+        """The capture's metadata record, then its row (a savepoint in the group
+        transaction, committed by :meth:`commit`). ``reuse``: an
         unchanged page takes its earlier preview (PreviewUnknown when there is none and
         ``extracting``, so that the crawl extracts it). ``item.body`` need not be the body:
         only whether it is None matters here."""
         final = item.final_hop
-        with self.store.session() as s:
+        s = self._session()
+        with s.begin_nested():  # a capture that fails leaves the group's others
             revisit_of = (
                 s.scalar(
                     select(Capture.capture_id).where(

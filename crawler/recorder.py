@@ -59,6 +59,9 @@ class Recorder:
         self._calls: dict[int, Deferred[Any]] = {}
         self._last = _OPENED
         self._lock = threading.Lock()
+        #: one thread at a time waits for the process: two waiting at once would race for
+        #: its exit status, and the loser would take it for alive
+        self._joining = threading.Lock()
         #: what the sender thread sends (pickling and a full pipe block it, not the reactor)
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.died: str | None = None
@@ -86,11 +89,11 @@ class Recorder:
     def close(self, timeout: float | None = None) -> None:
         """Let the recorder finish the calls made so far, close its WARC file and exit."""
         self._outbox.put(None)
-        self._process.join(timeout)
+        self._join(timeout)
         if self._process.is_alive():  # a write that hangs (a stalled network disk)
             logger.error("the recorder process did not finish within %s s; killed", timeout)
             self._process.kill()
-            self._process.join()
+            self._join(None)
         for thread in self._threads:
             thread.join(5)
 
@@ -124,7 +127,7 @@ class Recorder:
                 reactor.callFromThread(done.callback, value)
             else:
                 reactor.callFromThread(done.errback, value)
-        self._process.join(5)
+        self._join(5)
         code = self._process.exitcode
         if self.died is None and code != 0:
             self.died = f"the recorder process died (exit {code})"
@@ -135,6 +138,10 @@ class Recorder:
                 reactor.callFromThread(done.errback, RecorderDied(self.died))
             if self.on_death is not None:
                 reactor.callFromThread(self.on_death, self.died)
+
+    def _join(self, timeout: float | None) -> None:
+        with self._joining:
+            self._process.join(timeout)
 
     def wait_opened(self, timeout: float) -> None:
         """Block until the recorder has opened the archive (or failed to)."""
@@ -185,23 +192,59 @@ def _serve(conn: Connection, opening: Opening) -> None:
     os._exit(status)
 
 
+#: captures whose rows wait at most for one commit (a bound on what a commit holds)
+GROUP = 64
+
+
 def _answer_calls(conn: Connection, path: RecordPath) -> None:
-    """Answer calls in order until the crawl says it is done (None) or is gone (EOF)."""
+    """Answer calls in order until the crawl says it is done (None) or is gone (EOF).
+
+    A capture's answer waits for the commit of its row: the rows recorded meanwhile are
+    committed together when no call is waiting any more, or after GROUP of them."""
+    held: list[Any] = []  # answers of recorded captures, sent once committed
     while True:
+        if held and (len(held) >= GROUP or not conn.poll()):
+            if not _commit(conn, path, held):
+                return
+            held = []
         try:
             message = conn.recv()
         except EOFError:
-            return
+            message = None
         if message is None:
+            _commit(conn, path, held)
             return
         call_id, method, args = message
         try:
             answer = (call_id, True, path.guarded(getattr(path, method), *args))
         except Exception as exc:  # noqa: BLE001 - every failure is the caller's to see
             answer = (call_id, False, _portable(exc))
-        try:
-            conn.send(answer)
-        except OSError:  # the crawl is gone: nothing to answer
+        if method == "record_fetch" and answer[1]:
+            held.append(answer)
+        elif not _send(conn, answer):
             return
-        except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
-            conn.send((call_id, False, RuntimeError(f"unsendable answer: {exc!r}")))
+
+
+def _commit(conn: Connection, path: RecordPath, held: list[Any]) -> bool:
+    """Commit the held captures' rows and send their answers (their failure, if the commit
+    fails); False once the crawl is gone."""
+    try:
+        if path.refused is None:
+            path.guarded(path.commit)
+        else:  # the rows of the captures whose records were flushed before the failed write
+            path.commit()
+    except Exception as exc:  # noqa: BLE001 - each capture's caller sees it
+        failure = _portable(exc)
+        held = [(call_id, False, failure) for call_id, _, _ in held]
+    return all(_send(conn, answer) for answer in held)
+
+
+def _send(conn: Connection, answer: Any) -> bool:
+    """Send one answer; False when the crawl is gone (nothing to answer)."""
+    try:
+        conn.send(answer)
+    except OSError:
+        return False
+    except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
+        conn.send((answer[0], False, RuntimeError(f"unsendable answer: {exc!r}")))
+    return True

@@ -136,12 +136,13 @@ class Store:
             ) from error
         if migrate:
             upgrade(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: sessions of this store, for a caller that commits when it chooses
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
-        with self._sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             yield session
 
     def close(self) -> None:
