@@ -373,3 +373,28 @@ def test_a_warc_write_that_fails_stops_the_crawl_with_one_message(
         assert status == "failed" and message == said[0].removeprefix("error: ")
         assert len(rows(archive_home, "select 1 from captures")) < len(paths)
         assert_verify_clean()  # every row's records are on disk; no file is torn
+
+
+@pytest.mark.slow
+def test_a_crawl_killed_outright_keeps_every_capture_it_wrote(
+    site: LocalSite, archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL gives the crawl no chance to close anything: the recorder sees the end of
+    its pipe, commits the rows of the captures whose records it wrote, and closes its WARC
+    file, so that every row has its records and `archive verify` is clean."""
+    monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "16")
+    fast = [f"/fast/{i}" for i in range(30)]
+    slow = [f"/slow/{i}" for i in range(4)]
+    for i, path in enumerate(fast):
+        site.set(path, Fixed(page(i)))
+    for i, path in enumerate(slow):
+        site.set(path, Slow(Fixed(page(i)), 30))
+    with crawling("--source", listing(tmp_path, site, fast + slow)) as crawl:
+        crawl.when(r"\[30/34\] cap_")
+        crawl.proc.kill()  # the crawl's own process only: its recorder is left to itself
+        crawl.finish(timeout=10)
+        left = crawl.others_left(timeout=10)
+        assert not left, left
+    captured = {url for (url,) in rows(archive_home, "select requested_url from captures")}
+    assert captured == {site.url(p) for p in fast}
+    assert_verify_clean()
