@@ -70,6 +70,13 @@ def scrapy_settings(config: Config, overrides: dict[str, Any]) -> Any:
     }
     if not config.download_delay:
         values["AUTOTHROTTLE_START_DELAY"] = 0.1
+    # Scrapy's remote control is off (settings/__init__.py); left out of the extensions, it
+    # is not even imported, nor aiohttp's web server with it: a fifth of a second a crawl.
+    values["EXTENSIONS_BASE"] = {
+        name: order
+        for name, order in settings.getdict("EXTENSIONS_BASE").items()
+        if not str(name).endswith(".RemoteControl")
+    }
     values.update(overrides)
     settings.setdict(values, priority="cmdline")
     return settings

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 
-from scrapy.settings.default_settings import EXTENSIONS_BASE as _EXTENSIONS_BASE
-
 from settings.base import *  # noqa: F403
 from settings.env import overrides_from_env
 
@@ -86,9 +84,6 @@ DOWNLOAD_HANDLERS = {
 # dropped before the record pipeline.
 DOWNLOADER = "crawler.stops.StoppableDownloader"
 ITEM_PIPELINES = {"crawler.stops.DropStopped": 100, "crawler.pipelines.RecordPipeline": 300}
-# Scrapy's extensions but its remote control, off (above) and then not even imported: it
-# would load aiohttp's web server, a fifth of a second a crawl.
-EXTENSIONS_BASE = {k: v for k, v in _EXTENSIONS_BASE.items() if not k.endswith(".RemoteControl")}
 EXTENSIONS = {
     "crawler.session.ArchiveSession": 0,
     "crawler.logs.HostWarnings": 0,
