@@ -337,3 +337,16 @@ def test_the_query_syntax() -> None:
         (["pre"], True, False),
         (["東京", "京都"], False, False),
     ]
+
+
+def test_reindex_makes_the_index_again(archive: Store) -> None:
+    from archive.integrity.reindex import reindex
+
+    if archive.engine.dialect.name == "sqlite":  # an index a VACUUM or a bad edit spoilt
+        with archive.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO captures_fts (captures_fts) VALUES ('delete-all')")
+        assert found(archive, "peppered") == []
+    archive.config.warc_dir.mkdir(parents=True, exist_ok=True)
+    report = reindex(archive)
+    assert report.search_indexed == 5
+    assert found(archive, "peppered") == ["moths"]

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from archive.cli.context import Context, pass_ctx
+
+if TYPE_CHECKING:
+    from archive.inspect.search import SearchResults
 
 
 class QueryTrouble(click.ClickException):
@@ -110,6 +114,11 @@ def search(
         }
         click.echo(json.dumps(out, indent=1, ensure_ascii=False))
         return
+    _print(found, limit)
+
+
+def _print(found: SearchResults, limit: int) -> None:
+    """Each hit in four lines, its words marked (bold on a terminal); the count on stderr."""
     bold = sys.stdout.isatty()
     for n, hit in enumerate(found.hits, (found.page - 1) * limit + 1):
         click.echo(f"{n}. {hit.title or '(untitled)'}")
