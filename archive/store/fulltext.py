@@ -211,8 +211,8 @@ def rebuild_index(conn: Connection) -> int:
 @dataclass(frozen=True)
 class Match:
     """How a select over ``captures`` finds the rows matching a query, and ranks them:
-    ``source`` joined on ``on`` (None: nothing to join), ``where``, ``score`` (better
-    first in ``order``)."""
+    ``source`` joined on ``on`` (None: nothing to join), ``where``, ``score`` (the higher
+    the better, first in ``order``)."""
 
     source: Any
     on: Any
@@ -226,13 +226,14 @@ def match(dialect: str, query: SearchQuery) -> Match:
     if dialect == "sqlite":
         fts = table(FTS_TABLE, column("rowid"))
         name: ColumnElement[Any] = literal_column(FTS_TABLE)
-        bm25 = func.bm25(name, *WEIGHTS)  # the lower the better
+        # bm25 is the lower the better: turned round, the score means what ts_rank's does.
+        score = literal(0.0) - func.bm25(name, *WEIGHTS)
         return Match(
             source=fts,
             on=fts.c.rowid == literal_column("captures.rowid"),
             where=name.op("MATCH")(literal(fts5_match(query))),
-            score=bm25,
-            order=bm25.asc(),
+            score=score,
+            order=score.desc(),
         )
     vector: ColumnElement[Any] = literal_column(f"captures.{PG_COLUMN}")
     wanted = cast(literal(tsquery(query)), TSQUERY)

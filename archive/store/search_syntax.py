@@ -57,6 +57,11 @@ def _latin_folds() -> dict[int, str]:
 
 
 FOLDS = _latin_folds()
+_FOLDABLE = re.compile("[" + "".join(chr(c) for c in FOLDS) + "]")
+
+
+def _folded(found: re.Match[str]) -> str:
+    return FOLDS[ord(found.group())]
 
 
 def fold(text: str) -> str:
@@ -64,7 +69,8 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # a rare letter lowercases into two: keep it as it is
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return lowered.translate(FOLDS)
+    # Only the letters that fold are touched: str.translate looks up every character.
+    return _FOLDABLE.sub(_folded, lowered)
 
 
 def body_cap(text: str) -> int:
