@@ -13,16 +13,19 @@ from pathlib import Path
 import click
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from click.testing import CliRunner, Result
+from stores import _pg_schema_url
 
 from archive.capture.preview import Preview
 from archive.capture.record import FetchOutcome, new_capture_id, record_capture
 from archive.cli.context import Context
 from archive.cli.search import search as search_cmd
+from archive.config import load_config
 from archive.inspect.search import QueryError, SearchFilter, search
 from archive.registry.importer import Importer
 from archive.store import fulltext
-from archive.store.db import Store
+from archive.store.db import Store, alembic_config, make_engine
 from archive.store.models import Capture, Resource
 from archive.store.search_syntax import CJK_TEXT_CAP, TEXT_CAP, parse_query
 
@@ -350,3 +353,62 @@ def test_reindex_makes_the_index_again(archive: Store) -> None:
     report = reindex(archive)
     assert report.search_indexed == 5
     assert found(archive, "peppered") == ["moths"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The database URL of a store made before the index (schema 0005)."""
+    if request.param == "sqlite":
+        (tmp_path / "home").mkdir()
+        yield f"sqlite:///{tmp_path / 'home' / 'archive.sqlite3'}"
+        return
+    schema = _pg_schema_url()
+    yield next(schema)
+    schema.close()
+
+
+def test_a_store_made_before_the_index_is_indexed_when_opened(
+    old_store_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(old_store_url)
+    command.upgrade(alembic_config(engine), "0005")
+    url = "https://old.example.org/page"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Resource.__table__),
+            {
+                "resource_id": "old",
+                "number": 1,
+                "stable_id": "sid_old",
+                "url": url,
+                "url_key": url,
+                "host": "old.example.org",
+                "tags": [],
+                "cited_by": [],
+                "meta": {},
+                "link_state": "alive",
+                "first_seen_at": T0,
+                "last_seen_at": T0,
+                "last_ok_capture_id": "cap_old",
+            },  # fmt: skip
+        )
+        conn.execute(
+            sa.insert(Capture.__table__),
+            {
+                "capture_id": "cap_old",
+                "resource_id": "old",
+                "requested_url": url,
+                "redirect_chain": [],
+                "fetched_at": T0,
+                "http_status": 200,
+                "truncated": False,
+                "is_revisit": False,
+                "full_text": "Archived before search existed: a quokka.",
+            },  # fmt: skip
+        )
+    engine.dispose()
+    st = Store(load_config(home=tmp_path / "home", database_url=old_store_url))
+    try:
+        assert found(st, "quokka") == ["old"]
+    finally:
+        st.close()
