@@ -412,3 +412,68 @@ def test_a_store_made_before_the_index_is_indexed_when_opened(
         assert found(st, "quokka") == ["old"]
     finally:
         st.close()
+
+
+def test_many_matches_rank_the_same_either_way(
+    archive: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More matches than the index's first pick (the best 200 on SQLite, filtered after):
+    the same pages as ranking every match, and the count stops at COUNT_MAX."""
+    import archive.inspect.search as searching
+
+    with archive.engine.begin() as conn:
+        for n in range(300):
+            rid, url = f"many{n:03}", f"https://many.example.org/{n}"
+            state = "alive" if n % 10 == 0 else "dead"  # the filter keeps one in ten
+            conn.execute(
+                sa.insert(Resource.__table__),
+                {
+                    "resource_id": rid,
+                    "number": 100 + n,
+                    "stable_id": f"sid_m{n}",
+                    "url": url,
+                    "url_key": url,
+                    "host": "many.example.org",
+                    "tags": [],
+                    "cited_by": [],
+                    "meta": {},
+                    "link_state": state,
+                    "first_seen_at": T0,
+                    "last_seen_at": T0,
+                    "last_ok_capture_id": f"cap_m{n:03}",
+                },  # fmt: skip
+            )
+            text = " ".join(["walrus"] * (1 + n % 7) + ["filler"] * (n % 13))
+            conn.execute(
+                sa.insert(Capture.__table__),
+                {
+                    "capture_id": f"cap_m{n:03}",
+                    "resource_id": rid,
+                    "requested_url": url,
+                    "redirect_chain": [],
+                    "fetched_at": T0 + timedelta(minutes=n),
+                    "http_status": 200,
+                    "truncated": False,
+                    "is_revisit": False,
+                    "full_text": text,
+                },  # fmt: skip
+            )
+
+    def pages(**filters: object) -> list[list[str]]:
+        out = []
+        for page in (1, 2, 8):
+            with archive.session() as s:
+                results = search(s, "walrus", SearchFilter(**filters), page=page)  # type: ignore[arg-type]
+                out.append([h.capture_id for h in results.hits])
+                assert results.total == (300 if not filters else 30)
+        return out
+
+    quick = pages(), pages(states=("alive",))
+    monkeypatch.setattr(searching, "_best_first", lambda *args: None)
+    assert (pages(), pages(states=("alive",))) == quick
+    assert len(quick[0][0]) == 20 and len(quick[1][0]) == 20 and len(quick[1][1]) == 10
+    assert quick[1][2] == quick[1][1]  # past the last page: the last page
+    monkeypatch.setattr(searching, "COUNT_MAX", 100)
+    with archive.session() as s:
+        results = search(s, "walrus", page=9)
+    assert (results.total, results.more, results.pages, results.page) == (100, True, 5, 5)

@@ -108,6 +108,7 @@ def search(
         out = {
             "query": found.query.text,
             "total": found.total,
+            "more": found.more,
             "page": found.page,
             "pages": found.pages,
             "results": [hit.as_json() for hit in found.hits],
@@ -131,4 +132,5 @@ def _print(found: SearchResults, limit: int) -> None:
             shown = hit.snippet.marked("\x1b[1m", "\x1b[0m") if bold else hit.snippet.marked()
             click.echo(f"   {shown}")
     pages = f", page {found.page} of {found.pages}" if found.pages > 1 else ""
-    click.echo(f"{found.total:,} {'match' if found.total == 1 else 'matches'}{pages}", err=True)
+    counted = f"more than {found.total:,}" if found.more else f"{found.total:,}"
+    click.echo(f"{counted} {'match' if found.total == 1 else 'matches'}{pages}", err=True)

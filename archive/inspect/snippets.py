@@ -8,14 +8,14 @@ the text, so each match is where it is in the original.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from archive.store.search_syntax import SearchQuery, body_cap, fold, is_cjk
+from archive.store.search_syntax import TEXT_CAP, SearchQuery, fold, is_cjk
 
 #: Characters of text a snippet shows, about two lines.
 SNIPPET_CHARS = 240
 ELLIPSIS = "…"
-_WORD_CHAR = r"[^\W_]"
 
 
 @dataclass
@@ -41,20 +41,59 @@ class Snippet:
         return "".join(f"{before}{p}{after}" if on else p for p, on in self.pieces())
 
 
-def pattern_of(query: SearchQuery) -> re.Pattern[str] | None:
-    """Every word of the query's wanted terms: whole words (a prefix may go on); CJK
-    words anywhere, as they have no spaces around them."""
-    alternatives: set[str] = set()
+@dataclass(frozen=True)
+class _Needle:
+    #: a whole word (else anywhere, as CJK words are)
+    word: bool
+    #: and it may go on
+    prefix: bool
+
+
+@dataclass(frozen=True)
+class Finder:
+    """The query's wanted words, found in folded text: one alternation of plain strings
+    (which the regex engine scans for quickly), each hit then checked for word edges."""
+
+    pattern: re.Pattern[str]
+    needles: dict[str, _Needle]
+
+    def find(
+        self, folded: str, start: int = 0, end: int | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """(start, end) of each match in ``folded[start:end]``, a prefix taken to its word's end."""
+        end = len(folded) if end is None else end
+        for m in self.pattern.finditer(folded, start, end):
+            a, b = m.span()
+            needle = self.needles[m.group()]
+            if needle.word:
+                if a > 0 and _is_word(folded[a - 1]):
+                    continue
+                if needle.prefix:
+                    while b < len(folded) and _is_word(folded[b]):
+                        b += 1
+                elif b < len(folded) and _is_word(folded[b]):
+                    continue
+            if b <= end:
+                yield a, b
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum()
+
+
+def finder_of(query: SearchQuery) -> Finder | None:
+    """Every word of the query's wanted terms: whole words (the last of a prefix term may
+    go on), CJK words anywhere, as they have no spaces around them."""
+    needles: dict[str, _Needle] = {}
     for term in query.wanted:
         for i, part in enumerate(term.parts):
-            if is_cjk(part):
-                alternatives.add(re.escape(part))
-                continue
-            more = f"{_WORD_CHAR}*" if term.prefix and i == len(term.parts) - 1 else ""
-            alternatives.add(f"(?<!{_WORD_CHAR}){re.escape(part)}{more}(?!{_WORD_CHAR})")
-    if not alternatives:
+            prefix = term.prefix and i == len(term.parts) - 1
+            old = needles.get(part)
+            needles[part] = _Needle(not is_cjk(part), prefix or bool(old and old.prefix))
+    if not needles:
         return None
-    return re.compile("|".join(sorted(alternatives, key=len, reverse=True)))
+    alternatives = sorted(needles, key=len, reverse=True)
+    return Finder(re.compile("|".join(map(re.escape, alternatives))), needles)
 
 
 def _window(text: str, at: int, width: int) -> tuple[int, int]:
@@ -70,20 +109,54 @@ def _window(text: str, at: int, width: int) -> tuple[int, int]:
     return start, end
 
 
+#: Text folded for the first match a piece at a time: most pages have it early.
+_FIRST_PIECE = 20_000
+
+
+def _as_typed(text: str, finder: Finder) -> int | None:
+    """The first match as most text has its words (lower case, capitalised, capitals),
+    found without folding the text: str.find is fast, and the text may be long."""
+    best: int | None = None
+    for needle, how in finder.needles.items():
+        for form in {needle, needle.capitalize(), needle.upper()}:
+            at = text.find(form)
+            while at >= 0 and (best is None or at < best):
+                end = at + len(form)
+                before = at > 0 and _is_word(text[at - 1])
+                after = end < len(text) and _is_word(text[end]) and not how.prefix
+                if not (how.word and (before or after)):
+                    best = at
+                    break
+                at = text.find(form, at + 1)
+    return best
+
+
+def _first(text: str, finder: Finder) -> int:
+    """Where the query's words first appear in ``text`` (0 if they do not)."""
+    piece = fold(text[:_FIRST_PIECE])
+    last = len(piece) if len(text) <= _FIRST_PIECE else len(piece) - 1  # its edge unknown
+    found = next(finder.find(piece, 0, last), None)
+    if found is not None:
+        return found[0]
+    if len(text) <= _FIRST_PIECE:
+        return 0
+    at = _as_typed(text, finder)
+    if at is None:  # accents or odd capitals: the whole text folded
+        found = next(finder.find(fold(text)), None)
+        at = found[0] if found else 0
+    return at
+
+
 def snippet(text: str | None, query: SearchQuery, width: int = SNIPPET_CHARS) -> Snippet:
     """The part of ``text`` where the query's words first appear (its start if they
     appear only in the title or URL), whitespace collapsed, the words marked."""
     if not text:
         return Snippet("")
-    text = text[: body_cap(text)]
-    pattern = pattern_of(query)
-    found = pattern.search(fold(text)) if pattern else None
-    start, end = _window(text, found.start() if found else 0, width)
+    text = text[:TEXT_CAP]
+    finder = finder_of(query)
+    start, end = _window(text, _first(text, finder) if finder else 0, width)
     shown = " ".join(text[start:end].split())
     lead = ELLIPSIS if start > 0 else ""
     out = lead + shown + (ELLIPSIS if end < len(text) else "")
-    shift = len(lead)
-    found_all = pattern.finditer(fold(shown)) if pattern else iter(())
-    return Snippet(
-        out, [(m.start() + shift, m.end() + shift) for m in found_all if m.end() > m.start()]
-    )
+    found = finder.find(fold(shown)) if finder else iter(())
+    return Snippet(out, [(a + len(lead), b + len(lead)) for a, b in found if b > a])

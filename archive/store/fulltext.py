@@ -212,13 +212,12 @@ def rebuild_index(conn: Connection) -> int:
 class Match:
     """How a select over ``captures`` finds the rows matching a query, and ranks them:
     ``source`` joined on ``on`` (None: nothing to join), ``where``, ``score`` (the higher
-    the better, first in ``order``)."""
+    the better)."""
 
     source: Any
     on: Any
     where: ColumnElement[bool]
     score: ColumnElement[Any]
-    order: ColumnElement[Any]
 
 
 def match(dialect: str, query: SearchQuery) -> Match:
@@ -233,9 +232,8 @@ def match(dialect: str, query: SearchQuery) -> Match:
             on=fts.c.rowid == literal_column("captures.rowid"),
             where=name.op("MATCH")(literal(fts5_match(query))),
             score=score,
-            order=score.desc(),
         )
     vector: ColumnElement[Any] = literal_column(f"captures.{PG_COLUMN}")
     wanted = cast(literal(tsquery(query)), TSQUERY)
     rank = func.ts_rank(vector, wanted)
-    return Match(None, None, vector.op("@@")(wanted), rank, rank.desc())
+    return Match(None, None, vector.op("@@")(wanted), rank)

@@ -35,7 +35,7 @@ CJK_CLASS = (
     "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f"
 )
 _CJK_RUN = re.compile(f"([{CJK_CLASS}]+)")
-#: A CJK character after another: written as "the pair's end, a space, the character again".
+#: A CJK character after another ends one pair and begins the next: written twice (``\1 \1``).
 _CJK_PAIR = re.compile(f"(?<=[{CJK_CLASS}])([{CJK_CLASS}])")
 _CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
 _WORD = re.compile(r"[^\W_]+")
