@@ -53,7 +53,7 @@ MOTHS = (
 BAKERY = "Our café serves croissants and sourdough every morning. Closed on Mondays."
 TOKYO = "私は東京都に住んでいます。毎朝、電車で会社に行きます。"
 MOSCOW = "Москва — столица России. Метро открылось в 1935 году."
-LAMPS = "A post about lamps. Moths gather around the lamps at night, nothing more."
+LAMPS = "A post about lamps. Moths gather around the lamps at night, nothing more. DVOŘÁK."
 
 
 def fetch(store: Store, rid: str, when: datetime, text: str | None, status: int = 200) -> str:
@@ -172,6 +172,8 @@ def test_non_latin_text_and_folded_diacritics(archive: Store) -> None:
     assert found(archive, "МЕТРО") == ["moscow"]
     assert found(archive, "cafe") == ["bakery"]
     assert found(archive, "CAFÉ") == ["bakery"]
+    assert found(archive, "dvorak") == ["lamps"]  # a letter of Latin Extended-A
+    assert found(archive, "Dvořák") == ["lamps"]
 
 
 def test_the_snippet_marks_the_word(archive: Store) -> None:

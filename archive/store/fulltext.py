@@ -124,12 +124,27 @@ def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _translate(value: str, folds: dict[int, str]) -> str:
+    """translate() of the folding letters ``value`` has, if any (PostgreSQL's translate
+    looks each character up in the whole list: slow for a long text and a long list)."""
+    sources = "".join(chr(c) for c in folds)
+    targets = "".join(folds.values())
+    return (
+        f"(SELECT CASE WHEN v ~ {_sql_literal(f'[{sources}]')} THEN translate(v, "
+        f"{_sql_literal(sources)}, {_sql_literal(targets)}) ELSE v END "
+        f"FROM (SELECT {value} AS v) x)"
+    )
+
+
+#: Lowercase Latin-1 letters with diacritics, the common ones, then all the others.
+_COMMON_FOLDS = {c: b for c, b in FOLDS.items() if c < 0x100 and chr(c) == chr(c).lower()}
+_OTHER_FOLDS = {c: b for c, b in FOLDS.items() if c not in _COMMON_FOLDS}
+
+
 def _pg_words(column: str) -> str:
     """search_syntax's folding and CJK pairs in SQL, for to_tsvector('simple', ...):
     lowercased, Latin diacritics folded, ASCII punctuation a space, CJK runs as pairs."""
-    sources = "".join(chr(c) for c in FOLDS)
-    targets = "".join(FOLDS.values())
-    folded = f"translate(lower({column}), {_sql_literal(sources)}, {_sql_literal(targets)})"
+    folded = _translate(_translate(f"lower({column})", _COMMON_FOLDS), _OTHER_FOLDS)
     spaced = f"regexp_replace({folded}, '[!-/:-@\\[-`{{-~]+', ' ', 'g')"
     runs = f"regexp_replace({spaced}, '([{CJK_CLASS}]+)', ' \\1 ', 'g')"
     return f"regexp_replace({runs}, '(?<=[{CJK_CLASS}])([{CJK_CLASS}])', '\\1 \\1', 'g')"
