@@ -24,6 +24,7 @@ from archive.store.db import (
     newest_revision,
     pending_migrations,
 )
+from archive.store.fulltext import include_name
 from archive.store.models import Base, Capture, Job, LinkEvent, Resource
 
 HEAD = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
@@ -32,7 +33,8 @@ HEAD = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))
 def test_migrations_build_exactly_the_models(store: Store) -> None:
     assert not pending_migrations(store.engine)
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

@@ -218,7 +218,8 @@ def test_page_numbers_first_last_and_a_window(viewer: tuple[Client, dict]) -> No
 def test_card_previews_the_last_good_capture(viewer: tuple[Client, dict]) -> None:
     client, res = viewer
     card = view(client, f"/resource/{res[FLAKY].resource_id}").text()
-    assert card.startswith("cited-archive Resources Link rot Flaky article")  # its own title
+    # after the header (its search box): its own title
+    assert card.startswith("cited-archive Resources Link rot Search Flaky article")
     assert "The real article." in card and "Sorry, this page is not here." not in card
     assert "(the last good capture; the latest check, Mar 2, 2026, got HTTP 404)" in card
     assert "From capture cap_t002 , the last good one." in card

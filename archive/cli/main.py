@@ -32,6 +32,7 @@ READ_ONLY = {
     "cat",
     "serve",
     "push",
+    "search",
 }
 
 
@@ -41,6 +42,7 @@ COMMANDS = {
     "list": "resources:list_cmd",
     "show": "resources:show",
     "stats": "resources:stats",
+    "search": "search:search",
     "crawl": "crawl:crawl",
     "extract": "crawl:extract",
     "history": "rot:history",

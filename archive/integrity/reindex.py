@@ -32,6 +32,7 @@ from archive.registry.importer import free_numbers
 from archive.registry.urls import host_of, url_key
 from archive.rot.linkstate import Check, apply_check, refresh_interval
 from archive.store.db import Store
+from archive.store.fulltext import rebuild_index
 from archive.store.models import Capture, LinkEvent, LinkState, Resource
 from archive.warc import RepairReport, repair_open_files
 from archive.warc.codings import decoded_cap
@@ -139,6 +140,8 @@ class ReindexReport:
     #: ``.open`` files not read: in use by a crawl, damaged, or (dry run) not repaired
     open_files: list[Path] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    #: captures in the search index, made again after the rows (None: a dry run)
+    search_indexed: int | None = None
 
     def summary(self) -> str:
         verb = "would rebuild" if self.dry_run else "rebuilt"
@@ -147,6 +150,7 @@ class ReindexReport:
             f"{self.files} files, {self.records} records, {self.metadata_records} captures "
             f"described: {verb} {self.captures_rebuilt}, {self.captures_present} already "
             f"present; {created} {self.resources_created} resources"
+            + (f"; {self.search_indexed} in the search index" if self.search_indexed else "")
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -168,6 +172,7 @@ class ReindexReport:
             "repairs": [{"path": str(r.path), "action": r.action} for r in self.repairs],
             "open_files": [str(p) for p in self.open_files],
             "unreadable": [{"path": str(p), "problem": why} for p, why in self.unreadable],
+            "search_indexed": self.search_indexed,
         }
 
 
@@ -238,6 +243,10 @@ def reindex(
         _rebuild(store, todo, by_capture, report, by_type, pool, progress)
     finally:
         pool.close(wait=False)
+    # Rows were added and nothing removed, and triggers index each: made again all the
+    # same, to mend an index whose rowids a VACUUM moved or that was otherwise damaged.
+    with store.engine.begin() as conn:
+        report.search_indexed = rebuild_index(conn)
     return report
 
 

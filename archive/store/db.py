@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.config import Config
+from archive.store.fulltext import register_sqlite_functions
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -30,6 +31,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    # The search index's triggers call it (archive/store/fulltext.py).
+    register_sqlite_functions(dbapi_conn)
 
 
 # Rows named in one IN (...) list: well under SQLite's bound-parameter limit.

@@ -39,7 +39,7 @@ from archive.store.db import Store
 from archive.store.models import Capture, LinkState
 from archive.warc.codings import decoded_cap
 from archive.warc.stored import READ_ERRORS, Undecodable
-from archive.web import downloads, listing, queries, records
+from archive.web import downloads, listing, queries, records, search
 from archive.web.hosts import HostCheck, hostname_of, origin
 from archive.web.replay import memento_path
 
@@ -59,6 +59,7 @@ _ROUTES = Map(
         Rule("/capture/<capture_id>/payload", endpoint="payload"),
         Rule("/diff/<a>/<b>", endpoint="diff"),
         Rule("/report", endpoint="report"),
+        Rule("/search", endpoint="search"),
         Rule("/replay/<capture_id>", endpoint="replay"),
         Rule("/static/viewer.css", endpoint="stylesheet"),
     ],
@@ -138,9 +139,11 @@ class Viewer:
         hostnames: Iterable[str] = (),
         replay: bool = True,
         page_size: int = listing.PAGE_SIZE,
+        search_page_size: int = search.PAGE_SIZE,
     ) -> None:
         self.store = store
         self.page_size = page_size
+        self.search_page_size = search_page_size
         self.replay = replay
         self.salt = store.config.hashids_salt
         self.warc_dir = store.config.warc_dir
@@ -343,6 +346,15 @@ class Viewer:
         return self.page(
             "report.html", rows=rows, states=states, all_states=[str(x) for x in LinkState]
         )
+
+    def on_search(self, request: Request) -> Response:
+        try:
+            args = search.SearchArgs.from_args(request.args)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        with self.store.session() as s:
+            found = search.search_page(s, args, request.host_url, self.search_page_size)
+            return self.page("search.html", view=found, args=args)
 
     def on_replay(self, request: Request, capture_id: str) -> Response:
         with self.store.session() as s:

@@ -114,15 +114,19 @@ class ResourceListing:
 
     @property
     def page_links(self) -> list[int | None]:
-        """The first and last page and a window around the current one; None for a gap."""
-        shown = {1, self.pages}
-        shown.update(range(self.page - PAGE_WINDOW, self.page + PAGE_WINDOW + 1))
-        out: list[int | None] = []
-        for n in sorted(p for p in shown if 1 <= p <= self.pages):
-            if out and out[-1] is not None and n > out[-1] + 1:
-                out.append(None)
-            out.append(n)
-        return out
+        return page_links(self.page, self.pages)
+
+
+def page_links(page: int, pages: int) -> list[int | None]:
+    """The first and last page and a window around the current one; None for a gap."""
+    shown = {1, pages}
+    shown.update(range(page - PAGE_WINDOW, page + PAGE_WINDOW + 1))
+    out: list[int | None] = []
+    for n in sorted(p for p in shown if 1 <= p <= pages):
+        if out and out[-1] is not None and n > out[-1] + 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 def _kind() -> Any:
