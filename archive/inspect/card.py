@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from archive.capture.schema import RENDERINGS
 from archive.inspect.history import outcome
 from archive.inspect.prior import citing, prior_json, prior_section
 from archive.store.models import DEFAULT_TYPE, Capture, PriorCheck, Resource
@@ -104,9 +105,13 @@ def requisites_of(res: Resource, captures: list[Capture]) -> Capture | None:
 
 
 def requisites_line(c: Capture) -> str:
-    """``Requisites: 12 archived, 1 failed`` (and the cut, when a cap stopped them)."""
-    archived = sum(r.status is not None and r.status < 400 for r in c.requisites)
-    line = f"Requisites: {archived:,} archived, {len(c.requisites) - archived:,} failed"
+    """``Requisites: 12 archived, 1 failed`` (and the cut, when a cap stopped them); a
+    browser capture adds ``, a screenshot``."""
+    fetched = [r for r in c.requisites if r.kind not in RENDERINGS]
+    archived = sum(r.status is not None and r.status < 400 for r in fetched)
+    line = f"Requisites: {archived:,} archived, {len(fetched) - archived:,} failed"
+    if any(r.kind == "screenshot" for r in c.requisites):
+        line += f" ({c.fetch_method}, with a screenshot)"
     if c.requisites_cut:
         left = c.requisites_left_out or 0
         line += f" ({left:,} more left out by the per-page {c.requisites_cut} cap)"
@@ -117,8 +122,12 @@ def requisites_json(c: Capture) -> dict[str, Any]:
     """The capture's requisites as ``show --json`` lists them."""
     return {
         "capture_id": c.capture_id,
-        "archived": sum(r.status is not None and r.status < 400 for r in c.requisites),
-        "failed": sum(r.status is None or r.status >= 400 for r in c.requisites),
+        "archived": sum(
+            r.status is not None and r.status < 400 for r in c.requisites if r.kind not in RENDERINGS
+        ),
+        "failed": sum(
+            r.status is None or r.status >= 400 for r in c.requisites if r.kind not in RENDERINGS
+        ),
         "cut": c.requisites_cut,
         "left_out": c.requisites_left_out,
         "items": [

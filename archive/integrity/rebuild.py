@@ -156,6 +156,7 @@ def _rebuilt(scan: WarcScan, meta: Found, record: CaptureRecord, claimed: set[st
         requisites=list(record.requisites),
         requisites_cut=record.requisites_cut,
         requisites_left_out=record.requisites_left_out,
+        fetch_method=record.fetch_method or "scrapy",
     )
     payload_record = final
     if final is not None:

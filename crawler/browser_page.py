@@ -1,0 +1,315 @@
+"""One page in the browser: every request it makes fetched through the crawl's HTTP path.
+
+The page's requests are intercepted (``page.route``) and each one becomes a Scrapy
+request downloaded by the engine (``ExecutionEngine.download_async``), so it passes the
+same downloader middlewares as every other fetch: the address guard, robots.txt,
+retries, the size cap, and the capture middleware, which writes its exchange to the
+WARC from the wire as for any page. The answer is handed to the browser with
+``route.fulfill``; a refused or failed fetch is aborted there. Redirects are the
+browser's to follow (each hop comes back as a request of its own), so a page's base
+URL is where it really ended. The main frame's navigations are the capture's own hops;
+everything else the page loaded is listed with its outcome, as a page's requisites are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from archive.capture.schema import Requisite
+from crawler.errors import classify
+from crawler.middlewares import HOPS
+from crawler.session import ArchiveSession
+
+logger = logging.getLogger(__name__)
+
+#: request.meta key of a request the browser made (the capture middleware writes it as usual)
+BROWSER_LOAD = "archive_browser_load"
+#: the browser's request headers the HTTP path sets itself (or must: a browser asks for br)
+_OWN_HEADERS = {"host", "content-length", "connection", "accept-encoding", "user-agent", "cookie"}
+#: response headers that described the bytes before Scrapy decoded them
+_STALE_HEADERS = {b"content-encoding", b"content-length", b"transfer-encoding"}
+#: the browser's resource types, as requisite kinds
+_KINDS = {"document": "frame", "xhr": "fetch", "eventsource": "fetch", "texttrack": "track"}
+#: the network is quiet once no request has been pending for this long
+QUIET = 0.4
+#: scrolling stops after this many screens
+MAX_SCROLLS = 60
+_CHARSET = re.compile(rb"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+@dataclass
+class PageResult:
+    """What the browser made of a page: its document's answer, the rendered DOM (encoded
+    as the page declared), its screenshot, and what else it loaded."""
+
+    status: int | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    #: the rendered DOM for an HTML page; the document's body as fetched otherwise
+    body: bytes | None = None
+    dom: str | None = None
+    screenshot: bytes | None = None
+    started_at: datetime | None = None
+    duration_ms: int | None = None
+    requisites: list[Requisite] = field(default_factory=list)
+    #: why the document itself could not be fetched
+    error: BaseException | None = None
+
+
+class PageCapture:
+    """Loads one page in ``context`` and watches its network until it is quiet."""
+
+    def __init__(
+        self,
+        crawler: Any,
+        session: ArchiveSession,
+        request: scrapy.Request,
+        timeout: float,
+        max_height: int,
+    ) -> None:
+        self.crawler, self.session, self.request = crawler, session, request
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.max_height = max_height
+        self.result = PageResult()
+        self.pending = 0
+        self.last_activity = time.monotonic()
+        #: a GET answered once is answered again from here (routing disables the cache)
+        self.answers: dict[str, Response] = {}
+        self.loads: dict[str, Requisite] = {}
+        self.page: Any = None
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    async def run(self, context: Any) -> PageResult:
+        page = self.page = await context.new_page()
+        try:
+            await page.route("**/*", self.route)
+            await self._load(page)
+            if self.result.status is not None and self.result.error is None:
+                await self._render(page)
+        finally:
+            await page.close()
+        self.result.requisites = list(self.loads.values())
+        return self.result
+
+    async def _load(self, page: Any) -> None:
+        url = self.request.url
+        try:
+            await page.goto(url, wait_until="load", timeout=max(self.left(), 0.01) * 1000)
+        except Exception as exc:  # noqa: BLE001 - the document's own failure is kept
+            if self.result.status is None:
+                self.result.error = self.result.error or exc
+                return
+            logger.info("%s: still loading after %.0f s (%s)", url, self.timeout, exc)
+
+    async def _render(self, page: Any) -> None:
+        await self.quiet()
+        try:
+            await self._scroll(page)
+            await self.quiet()
+            height = await page.evaluate(
+                "() => Math.max(document.documentElement.scrollHeight,"
+                " document.body ? document.body.scrollHeight : 0)"
+            )
+            await page.evaluate("() => window.scrollTo(0, 0)")
+            viewport = page.viewport_size or {"width": 1280, "height": 900}
+            clip = {"x": 0, "y": 0, "width": viewport["width"], "height": height}
+            clip["height"] = max(1, min(int(height or 1), self.max_height))
+            self.result.screenshot = await page.screenshot(
+                full_page=True, clip=clip, timeout=max(self.left(), 5) * 1000
+            )
+            if _is_html(self.result.content_type):
+                self.result.dom = await page.content()
+                self.result.body = encoded(self.result.dom, self.result.content_type)
+            self.result.final_url = page.url
+        except Exception as exc:  # noqa: BLE001 - a page that will not render keeps its hops
+            logger.warning("%s: the browser could not render it: %s", self.request.url, exc)
+
+    async def _scroll(self, page: Any) -> None:
+        """Down a screen at a time to the bottom, so that what loads lazily loads."""
+        for _ in range(MAX_SCROLLS):
+            if self.left() <= 0:
+                return
+            at_bottom = await page.evaluate(
+                "() => { const before = window.scrollY; window.scrollBy(0, window.innerHeight);"
+                " return window.scrollY === before"
+                " || window.scrollY + window.innerHeight"
+                " >= document.documentElement.scrollHeight; }"
+            )
+            await self.quiet(QUIET / 4)
+            if at_bottom and self.pending == 0:
+                return
+
+    async def quiet(self, quiet: float = QUIET) -> None:
+        """Until no request has been pending for ``quiet`` seconds, or the time is up."""
+        while self.left() > 0:
+            idle = time.monotonic() - self.last_activity
+            if self.pending == 0 and idle >= quiet:
+                return
+            await asyncio.sleep(min(0.05, self.left()))
+
+    # -- the page's requests -----------------------------------------------------------
+
+    async def route(self, route: Any) -> None:
+        self.pending += 1
+        self.last_activity = time.monotonic()
+        try:
+            await self._answer(route)
+        except Exception as exc:  # noqa: BLE001 - a closed page, a stopped crawl
+            logger.debug("browser request %s: %s", route.request.url, exc)
+        finally:
+            self.pending -= 1
+            self.last_activity = time.monotonic()
+
+    async def _answer(self, route: Any) -> None:
+        browser_request = route.request
+        url = browser_request.url
+        if not url.startswith(("http://", "https://")):
+            await route.abort("blockedbyclient")
+            return
+        document = browser_request.is_navigation_request() and (
+            browser_request.frame == self.page.main_frame
+        )
+        cached = self.answers.get(url) if browser_request.method == "GET" else None
+        if cached is not None and not document:
+            await route.fulfill(**fulfilled(cached))
+            return
+        request = self._request(browser_request, document)
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except BaseException as exc:
+            self._failed(browser_request, request, exc, document)
+            await route.abort("blockedbyclient" if _refused(exc) else "failed")
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        if browser_request.method == "GET":
+            self.answers[url] = response
+        self._answered(browser_request, request, response, document)
+        await route.fulfill(**fulfilled(response))
+
+    def _request(self, browser_request: Any, document: bool) -> scrapy.Request:
+        headers = {
+            name: value
+            for name, value in browser_request.headers.items()
+            if name.lower() not in _OWN_HEADERS
+        }
+        meta: dict[str, Any] = {BROWSER_LOAD: True, "dont_redirect": True}
+        if document:  # the capture's own hops, on the request the spider made
+            meta["resource_id"] = self.request.meta["resource_id"]
+            meta[HOPS] = self.request.meta.setdefault(HOPS, [])
+        else:
+            meta[HOPS] = []
+        return scrapy.Request(
+            browser_request.url,
+            method=browser_request.method,
+            headers=headers,
+            body=browser_request.post_data_buffer or b"",
+            dont_filter=True,
+            priority=20,
+            meta=meta,
+        )
+
+    def _answered(
+        self, browser_request: Any, request: scrapy.Request, response: Response, document: bool
+    ) -> None:
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
+        if document:
+            result = self.result
+            result.status, result.final_url = response.status, response.url
+            result.content_type, result.body = content_type, response.body
+            sent = response.request if response.request is not None else request
+            result.started_at, result.duration_ms = self.session.fetch_time(sent)
+            return
+        self.loads[browser_request.url] = Requisite(
+            url=browser_request.url,
+            kind=_kind(browser_request.resource_type),
+            found_in=self._found_in(browser_request),
+            status=response.status,
+            content_type=content_type,
+            hops=tuple(request.meta.get(HOPS, [])),
+        )
+
+    def _found_in(self, browser_request: Any) -> str | None:
+        """The frame that asked for it; None for the page itself."""
+        try:
+            frame = browser_request.frame
+        except Exception:  # noqa: BLE001 - a worker's request has no frame
+            return None
+        return None if frame == self.page.main_frame else frame.url or None
+
+    def _failed(
+        self, browser_request: Any, request: scrapy.Request, exc: BaseException, document: bool
+    ) -> None:
+        if isinstance(exc, asyncio.CancelledError):
+            error_class, message = "error", "the crawl stopped before this fetch finished"
+        else:
+            error_class, message = classify(Failure(exc))
+        if document:
+            if self.result.status is None:
+                self.result.error = exc
+            return
+        self.loads[browser_request.url] = Requisite(
+            url=browser_request.url,
+            kind=_kind(browser_request.resource_type),
+            found_in=self._found_in(browser_request),
+            error_class=error_class,
+            error_message=message,
+            hops=tuple(request.meta.get(HOPS, [])),
+        )
+
+
+def fulfilled(response: Response) -> dict[str, Any]:
+    """``route.fulfill``'s arguments for an answer from the HTTP path: its status, its
+    headers but those that described the still-encoded bytes, the decoded body."""
+    headers: dict[str, str] = {}
+    for name, values in response.headers.items():
+        if name.lower() in _STALE_HEADERS:
+            continue
+        key = name.decode("latin-1")
+        joiner = "\n" if name.lower() == b"set-cookie" else ", "
+        headers[key] = joiner.join(v.decode("latin-1") for v in values)
+    return {"status": response.status, "headers": headers, "body": response.body}
+
+
+def encoded(dom: str, content_type: str | None) -> bytes:
+    """The rendered DOM in the charset its page declared (so the extractor, reading the
+    page's Content-Type or ``<meta>``, decodes it right); UTF-8 when none is known."""
+    charset = None
+    for source in ((content_type or "").encode("latin-1"), dom[:4096].encode("utf-8", "replace")):
+        found = _CHARSET.search(source)
+        if found:
+            charset = found.group(1).decode("ascii")
+            break
+    try:
+        return dom.encode(charset or "utf-8", "xmlcharrefreplace")
+    except LookupError:
+        return dom.encode("utf-8")
+
+
+def _is_html(content_type: str | None) -> bool:
+    return "html" in (content_type or "").lower()
+
+
+def _kind(resource_type: str) -> str:
+    return _KINDS.get(resource_type, resource_type)[:16]
+
+
+
+
+def _refused(exc: BaseException) -> bool:
+    from scrapy.exceptions import IgnoreRequest
+
+    return isinstance(exc, IgnoreRequest)
