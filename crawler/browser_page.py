@@ -307,8 +307,6 @@ def _kind(resource_type: str) -> str:
     return _KINDS.get(resource_type, resource_type)[:16]
 
 
-
-
 def _refused(exc: BaseException) -> bool:
     from scrapy.exceptions import IgnoreRequest
 

@@ -120,14 +120,11 @@ def requisites_line(c: Capture) -> str:
 
 def requisites_json(c: Capture) -> dict[str, Any]:
     """The capture's requisites as ``show --json`` lists them."""
+    fetched = [r for r in c.requisites if r.kind not in RENDERINGS]
     return {
         "capture_id": c.capture_id,
-        "archived": sum(
-            r.status is not None and r.status < 400 for r in c.requisites if r.kind not in RENDERINGS
-        ),
-        "failed": sum(
-            r.status is None or r.status >= 400 for r in c.requisites if r.kind not in RENDERINGS
-        ),
+        "archived": sum(r.status is not None and r.status < 400 for r in fetched),
+        "failed": sum(r.status is None or r.status >= 400 for r in fetched),
         "cut": c.requisites_cut,
         "left_out": c.requisites_left_out,
         "items": [
