@@ -170,6 +170,10 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ARCHIVE_EXTRACT_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
     "ARCHIVE_EXTRACT_MAX_INPUT": (_above(0), _SIZE),
     "ARCHIVE_EXTRACT_MAX_PDF_PAGES": (_at_least(1), f"{_WHOLE}, 1 or more"),
+    "ARCHIVE_BROWSER_HOSTS": (
+        lambda hosts: isinstance(hosts, tuple),
+        "must be host names or *.host patterns, comma-separated (like x.com, *.example.org)",
+    ),
     "ARCHIVE_BROWSER_SHELL_TEXT": (_at_least(0), f"{_WHOLE}, 0 or more"),
     "ARCHIVE_BROWSER_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
     "ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT": (_at_least(100), f"{_WHOLE}, 100 or more"),
