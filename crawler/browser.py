@@ -43,6 +43,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 
 from archive.capture.record import FetchOutcome
 from archive.capture.schema import Hop, Requisite
+from archive.extract.requisites import DOM, SCREENSHOT
 from archive.extract.shell import script_shell
 from crawler.browser_page import PageCapture, PageResult
 from crawler.items import FetchItem
@@ -57,7 +58,6 @@ logger = logging.getLogger(__name__)
 BROWSER = "archive_browser"
 #: request.meta key: what the browser made of it (a PageResult), for the spider
 RESULT = "archive_browser_result"
-SCREENSHOT, DOM = "screenshot", "dom"
 VIEWPORT = {"width": 1280, "height": 900}
 _ARGS = [
     "--disable-dev-shm-usage",

@@ -156,6 +156,14 @@ def test_browser_capture_has_the_scripted_text_the_http_capture_lacks(
     card = run("show", url, "--json")
     assert TEXT in json.loads(card.stdout)["preview"]["text"]
 
+    # The WARCs alone give it back: the preview from the rendered DOM, the screenshot.
+    (archive_home / "archive.sqlite3").unlink()
+    run("reindex")
+    plain, rendered = captures(archive_home, url)
+    assert (plain.fetch_method, rendered.fetch_method) == ("scrapy", "browser")
+    assert TEXT in (rendered.full_text or "") and TEXT not in (plain.full_text or "")
+    assert {r.kind for r in rendered.requisites} >= {"fetch", "screenshot", "dom"}
+
 
 def test_a_script_shell_is_captured_again_with_the_browser(
     scripted: LocalSite, archive_home: Path, tmp_path: Path

@@ -178,10 +178,6 @@ class Requisite:
         )
 
 
-#: Requisite kinds that are no fetch: what the browser made of a page (crawler/browser.py),
-#: its screenshot and rendered DOM, each a WARC resource record the capture lists
-RENDERINGS = ("screenshot", "dom")
-
 _REQUISITE_SCALARS = {k: v for k, v in _kinds(Requisite).items() if k != "hops"}
 
 

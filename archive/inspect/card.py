@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from archive.capture.schema import RENDERINGS
+from archive.extract.requisites import RENDERINGS
 from archive.inspect.history import outcome
 from archive.inspect.prior import citing, prior_json, prior_section
 from archive.store.models import DEFAULT_TYPE, Capture, PriorCheck, Resource

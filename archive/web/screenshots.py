@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from archive.extract.requisites import SCREENSHOT
 from archive.store.models import Capture
 from archive.warc import Locator
 from archive.warc.reader import READ_ERRORS, read_record
@@ -27,7 +28,7 @@ class NoScreenshot(LookupError):
 def screenshot_of(capture: Capture) -> Locator | None:
     """Where the capture's screenshot record is; None for a capture without one."""
     for requisite in capture.requisites:
-        if requisite.kind != "screenshot" or not requisite.hops:
+        if requisite.kind != SCREENSHOT or not requisite.hops:
             continue
         hop = requisite.hops[0]
         if hop.get("warc_file") and hop.get("offset") is not None and hop.get("length"):
