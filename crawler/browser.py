@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from importlib.util import find_spec
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,6 +112,9 @@ class Chromium:
     async def context(self) -> Any:
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
+            if self._browser is not None and not self._browser.is_connected():
+                logger.warning("the browser is gone (crashed or killed); starting another")
+                await self.close()
             if self._context is None:
                 await self._launch()
             return self._context
@@ -141,6 +145,8 @@ class Chromium:
         try:
             if browser is not None:
                 await browser.close()
+        except Exception as exc:  # noqa: BLE001 - gone already: its driver still stops
+            logger.debug("closing the browser: %s", exc)
         finally:
             if playwright is not None:
                 await playwright.stop()
@@ -156,7 +162,8 @@ class BrowserMiddleware:
         settings = crawler.settings
         self.crawler = crawler
         executable = settings.get("ARCHIVE_BROWSER_EXECUTABLE") or "/usr/bin/chromium"
-        self.available = os.access(executable, os.X_OK)
+        #: whether a browser can be started here at all (else the fallback stays off)
+        self.available = os.access(executable, os.X_OK) and find_spec("playwright") is not None
         self.chromium = Chromium(executable, settings.get("USER_AGENT") or "")
         self.timeout = settings.getfloat("ARCHIVE_BROWSER_TIMEOUT", 30.0)
         self.max_height = settings.getint("ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT", 10000)
@@ -187,7 +194,9 @@ class BrowserMiddleware:
             return None
         self.captured.add(request.meta["resource_id"])
         if not self.available:
-            raise BrowserUnavailable(f"no browser at {self.chromium.executable}")
+            raise BrowserUnavailable(
+                f"no browser: {self.chromium.executable} or Playwright is not installed"
+            )
         self._pages = self._pages or asyncio.Semaphore(1)
         async with self._pages:
             context = await self.chromium.context()

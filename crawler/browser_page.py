@@ -5,10 +5,12 @@ request downloaded by the engine (``ExecutionEngine.download_async``), so it pas
 same downloader middlewares as every other fetch: the address guard, robots.txt,
 retries, the size cap, and the capture middleware, which writes its exchange to the
 WARC from the wire as for any page. The answer is handed to the browser with
-``route.fulfill``; a refused or failed fetch is aborted there. Redirects are the
-browser's to follow (each hop comes back as a request of its own), so a page's base
-URL is where it really ended. The main frame's navigations are the capture's own hops;
-everything else the page loaded is listed with its outcome, as a page's requisites are.
+``route.fulfill``; a refused or failed fetch is aborted there. The page's own redirect
+chain is followed hop by hop before the browser is sent to where it ends (Chromium does
+not hand a redirect it was given back to the route, it would fetch the next hop itself,
+which its dead proxy refuses), so its base URL is where it really is; those exchanges are
+the capture's hops. A subresource's redirects are Scrapy's to follow, as for any fetch.
+Everything else the page loaded is listed with its outcome, as a page's requisites are.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -88,31 +92,64 @@ class PageCapture:
         self.answers: dict[str, Response] = {}
         self.loads: dict[str, Requisite] = {}
         self.page: Any = None
+        #: where the page's redirects end, once it is fetched; handed to the browser once
+        self.document: str | None = None
+        self.document_served = False
+        self.max_redirects = crawler.settings.getint("REDIRECT_MAX_TIMES", 20)
 
     def left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
     async def run(self, context: Any) -> PageResult:
+        await self._fetch_document()
+        if self.document is None:
+            return self.result
         page = self.page = await context.new_page()
         try:
             await page.route("**/*", self.route)
-            await self._load(page)
-            if self.result.status is not None and self.result.error is None:
+            await self._load(page, self.document)
+            if self.result.error is None:
                 await self._render(page)
         finally:
             await page.close()
         self.result.requisites = list(self.loads.values())
         return self.result
 
-    async def _load(self, page: Any) -> None:
+    async def _fetch_document(self) -> None:
+        """The page, hop by hop through its redirects: the capture's own exchanges."""
         url = self.request.url
+        for _ in range(self.max_redirects + 1):
+            request = scrapy.Request(
+                url,
+                dont_filter=True,
+                priority=20,
+                meta={
+                    BROWSER_LOAD: True,
+                    "dont_redirect": True,
+                    "resource_id": self.request.meta["resource_id"],
+                    HOPS: self.request.meta.setdefault(HOPS, []),
+                },
+            )
+            try:
+                response = await self.crawler.engine.download_async(request)
+            except Exception as exc:  # noqa: BLE001 - the capture's failure, classified later
+                self.result.error = exc
+                return
+            location = response.headers.get(b"Location")
+            if 300 <= response.status < 400 and location:
+                url = urljoin(response.url, location.decode("latin-1"))
+                continue
+            self._answered_document(request, response)
+            self.document = response.url
+            self.answers[response.url] = response
+            return
+        self.result.error = IgnoreRequest(f"max redirections ({self.max_redirects}) reached")
+
+    async def _load(self, page: Any, url: str) -> None:
         try:
             await page.goto(url, wait_until="load", timeout=max(self.left(), 0.01) * 1000)
-        except Exception as exc:  # noqa: BLE001 - the document's own failure is kept
-            if self.result.status is None:
-                self.result.error = self.result.error or exc
-                return
-            logger.info("%s: still loading after %.0f s (%s)", url, self.timeout, exc)
+        except Exception as exc:  # noqa: BLE001 - what loaded by now is rendered
+            logger.info("%s: not loaded in the browser in %.0f s (%s)", url, self.timeout, exc)
 
     async def _render(self, page: Any) -> None:
         await self.quiet()
@@ -179,39 +216,34 @@ class PageCapture:
         if not url.startswith(("http://", "https://")):
             await route.abort("blockedbyclient")
             return
-        document = browser_request.is_navigation_request() and (
-            browser_request.frame == self.page.main_frame
-        )
+        if self.document and _same(url, self.document) and not self.document_served:
+            self.document_served = True  # fetched already, with its redirects
+            await route.fulfill(**fulfilled(self.answers[self.document]))
+            return
         cached = self.answers.get(url) if browser_request.method == "GET" else None
-        if cached is not None and not document:
+        if cached is not None:
             await route.fulfill(**fulfilled(cached))
             return
-        request = self._request(browser_request, document)
+        request = self._request(browser_request)
         try:
             response = await self.crawler.engine.download_async(request)
         except BaseException as exc:
-            self._failed(browser_request, request, exc, document)
+            self._failed(browser_request, request, exc)
             await route.abort("blockedbyclient" if _refused(exc) else "failed")
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
         if browser_request.method == "GET":
             self.answers[url] = response
-        self._answered(browser_request, request, response, document)
+        self._answered(browser_request, request, response)
         await route.fulfill(**fulfilled(response))
 
-    def _request(self, browser_request: Any, document: bool) -> scrapy.Request:
+    def _request(self, browser_request: Any) -> scrapy.Request:
         headers = {
             name: value
             for name, value in browser_request.headers.items()
             if name.lower() not in _OWN_HEADERS
         }
-        meta: dict[str, Any] = {BROWSER_LOAD: True, "dont_redirect": True}
-        if document:  # the capture's own hops, on the request the spider made
-            meta["resource_id"] = self.request.meta["resource_id"]
-            meta[HOPS] = self.request.meta.setdefault(HOPS, [])
-        else:
-            meta[HOPS] = []
         return scrapy.Request(
             browser_request.url,
             method=browser_request.method,
@@ -219,20 +251,19 @@ class PageCapture:
             body=browser_request.post_data_buffer or b"",
             dont_filter=True,
             priority=20,
-            meta=meta,
+            meta={BROWSER_LOAD: True, HOPS: []},
         )
 
-    def _answered(
-        self, browser_request: Any, request: scrapy.Request, response: Response, document: bool
-    ) -> None:
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
-        if document:
-            result = self.result
-            result.status, result.final_url = response.status, response.url
-            result.content_type, result.body = content_type, response.body
-            sent = response.request if response.request is not None else request
-            result.started_at, result.duration_ms = self.session.fetch_time(sent)
-            return
+    def _answered_document(self, request: scrapy.Request, response: Response) -> None:
+        result = self.result
+        result.status, result.final_url = response.status, response.url
+        result.content_type = _content_type(response)
+        result.body = response.body
+        sent = response.request if response.request is not None else request
+        result.started_at, result.duration_ms = self.session.fetch_time(sent)
+
+    def _answered(self, browser_request: Any, request: scrapy.Request, response: Response) -> None:
+        content_type = _content_type(response)
         self.loads[browser_request.url] = Requisite(
             url=browser_request.url,
             kind=_kind(browser_request.resource_type),
@@ -250,17 +281,11 @@ class PageCapture:
             return None
         return None if frame == self.page.main_frame else frame.url or None
 
-    def _failed(
-        self, browser_request: Any, request: scrapy.Request, exc: BaseException, document: bool
-    ) -> None:
+    def _failed(self, browser_request: Any, request: scrapy.Request, exc: BaseException) -> None:
         if isinstance(exc, asyncio.CancelledError):
             error_class, message = "error", "the crawl stopped before this fetch finished"
         else:
             error_class, message = classify(Failure(exc))
-        if document:
-            if self.result.status is None:
-                self.result.error = exc
-            return
         self.loads[browser_request.url] = Requisite(
             url=browser_request.url,
             kind=_kind(browser_request.resource_type),
@@ -297,6 +322,21 @@ def encoded(dom: str, content_type: str | None) -> bytes:
         return dom.encode(charset or "utf-8", "xmlcharrefreplace")
     except LookupError:
         return dom.encode("utf-8")
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two URLs name the same document (as Chromium and Scrapy each write it)."""
+    x, y = urlsplit(a), urlsplit(b)
+    return (x.scheme, x.netloc.lower(), x.path or "/", x.query) == (
+        y.scheme,
+        y.netloc.lower(),
+        y.path or "/",
+        y.query,
+    )
+
+
+def _content_type(response: Response) -> str | None:
+    return (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
 
 
 def _is_html(content_type: str | None) -> bool:

@@ -23,7 +23,7 @@ import browser
 import pytest
 from PIL import Image
 from servers import ARCHIVE, Server, get, run
-from sites import Fixed, LocalSite, Slow, html_page
+from sites import Fixed, LocalSite, Redirect, Slow, html_page
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
@@ -179,6 +179,20 @@ def test_a_script_shell_is_captured_again_with_the_browser(
     assert TEXT not in (first.full_text or "") and TEXT in (second.full_text or "")
     assert [c.fetch_method for c in captures(archive_home, plain_url)] == ["scrapy"]
     assert scripted.hits("/data.json") == 1
+
+
+def test_the_browser_follows_redirects_hop_by_hop(site: LocalSite, archive_home: Path) -> None:
+    site.set("/old", Redirect("/new/lamps", status=301))
+    site.set("/new/lamps", Fixed(SCRIPTED.replace(b"'/data.json'", b"'data.json'")))
+    site.set("/new/data.json", Fixed(DATA, content_type=JSON))  # relative to where it ended
+    run("crawl", "--url", site.url("/old"), "--browser")
+    [capture] = captures(archive_home, site.url("/old"))
+    assert [(h["url"], h["status"]) for h in capture.redirect_chain] == [
+        (site.url("/old"), 301),
+        (site.url("/new/lamps"), 200),
+    ]
+    assert capture.final_url == site.url("/new/lamps") and TEXT in (capture.full_text or "")
+    assert site.hits("/old") == site.hits("/new/lamps") == site.hits("/new/data.json") == 1
 
 
 def test_lazy_images_load_as_the_browser_scrolls(site: LocalSite, archive_home: Path) -> None:
