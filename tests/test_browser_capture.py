@@ -168,17 +168,22 @@ def test_browser_capture_has_the_scripted_text_the_http_capture_lacks(
 def test_a_script_shell_is_captured_again_with_the_browser(
     scripted: LocalSite, archive_home: Path, tmp_path: Path
 ) -> None:
-    plain_url = scripted.url("/plain")
+    plain_url, asked_url = scripted.url("/plain"), scripted.url("/asked")
     scripted.set("/plain", Fixed(html_page("Plain", "A plain page needs no script. " * 4).encode()))
-    listing = tmp_path / "list.txt"
-    listing.write_text(f"{scripted.url('/lamps')}\n{plain_url}\n")
+    scripted.set("/asked", Fixed(html_page("Asked", "This one asked for the browser.").encode()))
+    listing = tmp_path / "list.yaml"
+    listing.write_text(
+        f"- url: {scripted.url('/lamps')}\n- url: {plain_url}\n"
+        f"- url: {asked_url}\n  fetch_method: browser\n"
+    )
     result = run("crawl", "--source", str(listing))
     assert "captured again with the browser" in result.stderr
     first, second = captures(archive_home, scripted.url("/lamps"))
     assert (first.fetch_method, second.fetch_method) == ("scrapy", "browser")
     assert TEXT not in (first.full_text or "") and TEXT in (second.full_text or "")
     assert [c.fetch_method for c in captures(archive_home, plain_url)] == ["scrapy"]
-    assert scripted.hits("/data.json") == 1
+    assert [c.fetch_method for c in captures(archive_home, asked_url)] == ["browser"]
+    assert scripted.hits("/data.json") == 1 and scripted.hits("/asked") == 1
 
 
 def test_the_browser_follows_redirects_hop_by_hop(site: LocalSite, archive_home: Path) -> None:
