@@ -68,6 +68,10 @@ class PageResult:
     requisites: list[Requisite] = field(default_factory=list)
     #: why the document itself could not be fetched
     error: BaseException | None = None
+    #: the per-page cap that stopped what the page loads ("count" or "bytes"), and how
+    #: many of its requests were refused for it
+    cut: str | None = None
+    left_out: int = 0
 
 
 class PageCapture:
@@ -96,6 +100,10 @@ class PageCapture:
         self.document: str | None = None
         self.document_served = False
         self.max_redirects = crawler.settings.getint("REDIRECT_MAX_TIMES", 20)
+        # the page requisites' caps hold for what the browser loads, too
+        self.max_count = crawler.settings.getint("ARCHIVE_REQUISITES_MAX", 200)
+        self.max_bytes = crawler.settings.getint("ARCHIVE_REQUISITES_MAX_BYTES", 100 << 20)
+        self.loaded_bytes = 0
 
     def left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -224,6 +232,12 @@ class PageCapture:
         if cached is not None:
             await route.fulfill(**fulfilled(cached))
             return
+        cut = self._cap()
+        if cut is not None:
+            self.result.cut = self.result.cut or cut
+            self.result.left_out += 1
+            await route.abort("blockedbyclient")
+            return
         request = self._request(browser_request)
         try:
             response = await self.crawler.engine.download_async(request)
@@ -235,8 +249,15 @@ class PageCapture:
             return
         if browser_request.method == "GET":
             self.answers[url] = response
+        self.loaded_bytes += sum(hop.payload_length or 0 for hop in request.meta.get(HOPS, []))
         self._answered(browser_request, request, response)
         await route.fulfill(**fulfilled(response))
+
+    def _cap(self) -> str | None:
+        """Which per-page cap a further request of the page would pass, if any."""
+        if len(self.loads) >= self.max_count:
+            return "count"
+        return "bytes" if self.loaded_bytes >= self.max_bytes else None
 
     def _request(self, browser_request: Any) -> scrapy.Request:
         headers = {

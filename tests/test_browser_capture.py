@@ -220,6 +220,12 @@ def test_lazy_images_load_as_the_browser_scrolls(site: LocalSite, archive_home: 
     assert all(site.url(f"/img/{n}.png") in archived for n in range(50))
     assert all(site.hits(f"/img/{n}.png") == 1 for n in range(50))
 
+    # The per-page cap on requisites holds for what the browser loads, too.
+    run("crawl", "--url", url, "--browser", "-s", "ARCHIVE_REQUISITES_MAX=10")
+    _, capped = captures(archive_home, url)
+    assert len([r for r in capped.requisites if r.kind == "image"]) == 10
+    assert capped.requisites_cut == "count" and (capped.requisites_left_out or 0) >= 40
+
 
 def test_the_address_guard_holds_in_the_browser(
     site: LocalSite, archive_home: Path, monkeypatch: pytest.MonkeyPatch

@@ -196,6 +196,8 @@ class ResourcesSpider(scrapy.Spider):
             if result.started_at is not None:  # the page's own exchange, as for any capture
                 item.started_at, item.duration_ms = result.started_at, result.duration_ms
             item.requisites = list(result.requisites)
+            if result.cut is not None:
+                item.requisites_cut, item.requisites_left_out = result.cut, result.left_out
         return item
 
     def failed(self, failure: Failure) -> Iterator[FetchItem]:
