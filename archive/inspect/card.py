@@ -62,7 +62,8 @@ def capture_line(c: Capture) -> str:
         outcome = f"HTTP {c.http_status} {c.content_type or ''}".strip()
         if c.payload_length is not None:
             outcome += f" {kb(c.payload_length)}"
-    flags = [f for f, on in (("revisit", c.is_revisit), ("changed", c.text_changed)) if on]
+    marks = (("revisit", c.is_revisit), ("changed", c.text_changed))
+    flags = [f for f, on in (*marks, ("browser", c.fetch_method == "browser")) if on]
     return f"  {c.capture_id}  {when}  {outcome}" + (f"  [{', '.join(flags)}]" if flags else "")
 
 
