@@ -104,6 +104,7 @@ class PageCapture:
         self.max_count = crawler.settings.getint("ARCHIVE_REQUISITES_MAX", 200)
         self.max_bytes = crawler.settings.getint("ARCHIVE_REQUISITES_MAX_BYTES", 100 << 20)
         self.loaded_bytes = 0
+        self.started = 0  # fetches started for the page (in flight ones too)
 
     def left(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -239,6 +240,7 @@ class PageCapture:
             await route.abort("blockedbyclient")
             return
         request = self._request(browser_request)
+        self.started += 1
         try:
             response = await self.crawler.engine.download_async(request)
         except BaseException as exc:
@@ -255,7 +257,7 @@ class PageCapture:
 
     def _cap(self) -> str | None:
         """Which per-page cap a further request of the page would pass, if any."""
-        if len(self.loads) >= self.max_count:
+        if self.started >= self.max_count:
             return "count"
         return "bytes" if self.loaded_bytes >= self.max_bytes else None
 
