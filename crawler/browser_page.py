@@ -111,8 +111,8 @@ class PageCapture:
 
     async def run(self, context: Any) -> PageResult:
         await self._fetch_document()
-        if self.document is None:
-            return self.result
+        if self.document is None or not _is_html(self.result.content_type):
+            return self.result  # a PDF, an image: nothing to render, the fetch is the capture
         page = self.page = await context.new_page()
         try:
             await page.route("**/*", self.route)
@@ -176,10 +176,8 @@ class PageCapture:
             self.result.screenshot = await page.screenshot(
                 full_page=True, clip=clip, timeout=max(self.left(), 5) * 1000
             )
-            if _is_html(self.result.content_type):
-                self.result.dom = await page.content()
-                self.result.body = encoded(self.result.dom, self.result.content_type)
-            self.result.final_url = page.url
+            self.result.dom = await page.content()
+            self.result.body = encoded(self.result.dom, self.result.content_type)
         except Exception as exc:  # noqa: BLE001 - a page that will not render keeps its hops
             logger.warning("%s: the browser could not render it: %s", self.request.url, exc)
 

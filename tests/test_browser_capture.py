@@ -23,7 +23,7 @@ import browser
 import pytest
 from PIL import Image
 from servers import ARCHIVE, Server, get, run
-from sites import Fixed, LocalSite, Redirect, Slow, html_page
+from sites import Fixed, LocalSite, Redirect, Slow, html_page, minimal_pdf
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
@@ -186,11 +186,22 @@ def test_a_script_shell_is_captured_again_with_the_browser(
     assert scripted.hits("/data.json") == 1 and scripted.hits("/asked") == 1
 
 
-def test_the_browser_follows_redirects_hop_by_hop(site: LocalSite, archive_home: Path) -> None:
+def test_the_browser_follows_redirects_hop_by_hop(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
     site.set("/old", Redirect("/new/lamps", status=301))
     site.set("/new/lamps", Fixed(SCRIPTED.replace(b"'/data.json'", b"'data.json'")))
     site.set("/new/data.json", Fixed(DATA, content_type=JSON))  # relative to where it ended
-    run("crawl", "--url", site.url("/old"), "--browser")
+    site.set(
+        "/paper.pdf", Fixed(minimal_pdf("A paper, not a page"), content_type="application/pdf")
+    )
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{site.url('/old')}\n{site.url('/paper.pdf')}\n")
+    run("crawl", "--source", str(listing), "--browser")
+    # A PDF has nothing to render: its fetch is the capture, its text the preview.
+    [paper] = captures(archive_home, site.url("/paper.pdf"))
+    assert paper.http_status == 200 and "A paper, not a page" in (paper.full_text or "")
+    assert paper.content_type == "application/pdf" and not paper.requisites
     [capture] = captures(archive_home, site.url("/old"))
     assert [(h["url"], h["status"]) for h in capture.redirect_chain] == [
         (site.url("/old"), 301),
