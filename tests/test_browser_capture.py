@@ -213,7 +213,7 @@ def test_the_browser_follows_redirects_hop_by_hop(
 
 def test_lazy_images_load_as_the_browser_scrolls(site: LocalSite, archive_home: Path) -> None:
     images = "".join(
-        f'<div style="height: 700px"><img loading="lazy" src="/img/{n}.png" width="10"'
+        f'<div style="height: 450px"><img loading="lazy" src="/img/{n}.png" width="10"'
         ' height="10"></div>'
         for n in range(50)
     )
