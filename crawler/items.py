@@ -30,6 +30,9 @@ class FetchItem:
     requisites: list[Requisite] = field(default_factory=list)
     requisites_cut: str | None = None
     requisites_left_out: int | None = None
+    #: "scrapy" (the HTTP path) or "browser": then ``body`` is the rendered DOM, and the
+    #: screenshot and DOM snapshot records are among ``requisites``
+    fetch_method: str = "scrapy"
 
     @property
     def final_hop(self) -> Hop | None:

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 #: request.meta key: the list of hops (one per HTTP exchange) of a capture, shared by the
 #: redirected and retried copies of its request (Scrapy copies meta shallowly).
 HOPS = "archive_hops"
+#: Response flag of a page as the browser rendered it (crawler/browser.py): no exchange
+#: of the wire, so not written (the browser's own requests each were)
+RENDERED = "archive-rendered"
 
 
 class PrivateAddressRefused(IgnoreRequest):
@@ -215,6 +218,8 @@ class WarcCaptureMiddleware:
 
     async def process_response(self, request: Request, response: Response) -> Response:
         self._received.pop(id(request), None)
+        if RENDERED in response.flags:
+            return response
         body = response.body
         truncated = None
         if "download_stopped" in response.flags and self.max_body and len(body) >= self.max_body:

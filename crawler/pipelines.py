@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 #: crawler stats key: pages whose preview is being extracted
 PENDING = "archive/previews_pending"
+#: Scrapy signal, sent once a capture is recorded (``item``, ``outcome``): the browser
+#: fallback (crawler/browser.py) looks at its preview
+capture_recorded = object()
 
 
 class RecordPipeline:
@@ -64,7 +67,8 @@ class RecordPipeline:
             return item
         session = archive_session(self.crawler)
         final = item.final_hop
-        unchanged = bool(final and final.revisit_of_record)  # its preview may be known
+        # its preview may be known; a browser's is the rendered page's, never the payload's
+        unchanged = bool(final and final.revisit_of_record) and item.fetch_method == "scrapy"
         preview = None if unchanged else await self.extract(item)
         try:
             try:
@@ -75,6 +79,7 @@ class RecordPipeline:
             session.fail(f"could not record {item.requested_url}: {exc!r}")
             raise
         session.count(outcome)
+        self.crawler.signals.send_catch_log(capture_recorded, item=item, outcome=outcome)
         return item
 
     async def extract(self, item: FetchItem) -> Preview | None:

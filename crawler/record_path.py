@@ -158,6 +158,25 @@ class RecordPath:
             truncated=bool(fields["truncated"]),
         )
 
+    def write_resource(
+        self, target_uri: str, block: bytes, content_type: str, concurrent_to: str | None
+    ) -> Hop:
+        """Write a ``resource`` record (a browser capture's screenshot or DOM snapshot),
+        beside the page's response record ``concurrent_to``; where it went, as a hop."""
+        written = self.writer.write_resource(
+            target_uri, block, content_type, concurrent_to=concurrent_to
+        )
+        return Hop(
+            url=target_uri,
+            record_id=written.record_id,
+            warc_date=written.warc_date,
+            warc_file=written.locator.filename,
+            offset=written.locator.offset,
+            length=written.locator.length,
+            payload_digest=written.payload_digest,
+            payload_length=len(block),
+        )
+
     def revisit_target(self, url: str, resource_id: str | None) -> RevisitTarget | None:
         """The latest full capture of ``url`` a new identical payload can refer to: for a
         resource's page, among that resource's captures; for a page requisite (no
@@ -291,6 +310,7 @@ def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> F
         requisites=list(item.requisites),
         requisites_cut=item.requisites_cut,
         requisites_left_out=item.requisites_left_out,
+        fetch_method=item.fetch_method,
     )
     final = item.final_hop
     if final is not None:

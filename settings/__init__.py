@@ -62,6 +62,8 @@ REMOTE_CONTROL_ENABLED = False  # a crawler of cited pages opens no control port
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    # First: a page captured with the browser, whose own requests come through the rest.
+    "crawler.browser.BrowserMiddleware": 40,
     "crawler.middlewares.AddressGuardMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,

@@ -36,6 +36,24 @@ ARCHIVE_REQUISITES_MAX = 200
 #: No further requisites of a page once those fetched for it reach this many bytes.
 ARCHIVE_REQUISITES_MAX_BYTES = 100 * 1024 * 1024
 
+# --- browser capture -------------------------------------------------------
+#: Capture every page with headless Chromium (``archive crawl --browser``).
+ARCHIVE_BROWSER = False
+#: Hosts whose pages are always captured with the browser: comma-separated patterns,
+#: ``example.org`` (and its subdomains) or ``*.example.org`` (only its subdomains).
+ARCHIVE_BROWSER_HOSTS = ""
+#: Capture a page again with the browser, in the same crawl, when its HTTP capture's
+#: preview is a script shell (little text, a "requires JavaScript" notice, an empty app root).
+ARCHIVE_BROWSER_FALLBACK = True
+#: A page whose preview has more characters than this is never taken for a script shell.
+ARCHIVE_BROWSER_SHELL_TEXT = 300
+#: The Chromium the browser capture drives (Debian's ``chromium`` package).
+ARCHIVE_BROWSER_EXECUTABLE = "/usr/bin/chromium"
+#: Seconds a page may take in the browser: loading, scripts, scrolling, the network going quiet.
+ARCHIVE_BROWSER_TIMEOUT = 30.0
+#: The full-page screenshot stops at this many pixels from the top.
+ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT = 10000
+
 # --- previews -------------------------------------------------------------
 #: Extraction worker processes; 0 means one per core.
 ARCHIVE_EXTRACT_WORKERS = 0

@@ -67,7 +67,39 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ARCHIVE_JOB_ID": int,
     "ARCHIVE_RETRY_AFTER_MAX": float,
     "ARCHIVE_RETRY_BACKOFF": float,
+    "ARCHIVE_BROWSER": _bool,
+    "ARCHIVE_BROWSER_HOSTS": lambda value: host_patterns(value),
+    "ARCHIVE_BROWSER_FALLBACK": _bool,
+    "ARCHIVE_BROWSER_SHELL_TEXT": int,
+    "ARCHIVE_BROWSER_EXECUTABLE": str,
+    "ARCHIVE_BROWSER_TIMEOUT": float,
+    "ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT": int,
 }
+
+_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+_HOST_PATTERN = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
+
+
+def host_patterns(value: Any) -> tuple[str, ...]:
+    """``ARCHIVE_BROWSER_HOSTS``: host patterns, comma- or space-separated (or a list),
+    each ``example.org`` or ``*.example.org``; lower-cased."""
+    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value or ())
+    patterns = tuple(str(item).strip().lower() for item in items if str(item).strip())
+    for pattern in patterns:
+        if not _HOST_PATTERN.fullmatch(pattern):
+            raise ValueError(f"{pattern!r} is not a host name or *.host pattern")
+    return patterns
+
+
+def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``host`` is one of ``patterns``: ``example.org`` matches it and its
+    subdomains, ``*.example.org`` its subdomains only; ``www.`` is not special."""
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        base = pattern.removeprefix("*.")
+        if host.endswith("." + base) or (host == base and base == pattern):
+            return True
+    return False
 
 
 # --- what each value must be, past parsing -------------------------------------------
@@ -138,6 +170,13 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ARCHIVE_EXTRACT_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
     "ARCHIVE_EXTRACT_MAX_INPUT": (_above(0), _SIZE),
     "ARCHIVE_EXTRACT_MAX_PDF_PAGES": (_at_least(1), f"{_WHOLE}, 1 or more"),
+    "ARCHIVE_BROWSER_HOSTS": (
+        lambda hosts: isinstance(hosts, tuple),
+        "must be host names or *.host patterns, comma-separated (like x.com, *.example.org)",
+    ),
+    "ARCHIVE_BROWSER_SHELL_TEXT": (_at_least(0), f"{_WHOLE}, 0 or more"),
+    "ARCHIVE_BROWSER_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
+    "ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT": (_at_least(100), f"{_WHOLE}, 100 or more"),
     # Scrapy's own, as `archive crawl` derives them from the ARCHIVE_* ones above
     "CONCURRENT_REQUESTS_PER_DOMAIN": (_at_least(1), f"{_WHOLE}, 1 or more"),
     "DOWNLOAD_DELAY": (_at_least(0), f"{_SECONDS}, 0 or more"),

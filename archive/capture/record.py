@@ -54,6 +54,8 @@ class FetchOutcome:
     requisites: list[Requisite] = field(default_factory=list)
     requisites_cut: str | None = None
     requisites_left_out: int | None = None
+    #: how the page was fetched: "scrapy" (the HTTP path) or "browser" (headless Chromium)
+    fetch_method: str = "scrapy"
 
     def answered_by(self, final: Hop) -> None:
         """Take the payload and locator of the exchange that answered."""
@@ -96,7 +98,7 @@ def outcome_record(
         error_class=outcome.error_class,
         error_message=outcome.error_message,
         duration_ms=outcome.duration_ms,
-        fetch_method="scrapy",
+        fetch_method=outcome.fetch_method,
         preview=preview,
         requisites=list(outcome.requisites),
         requisites_cut=outcome.requisites_cut,
@@ -164,7 +166,7 @@ def apply_preview(session: Session, capture: Capture, preview: Preview) -> None:
             )
     for name in (*PREVIEW_FIELDS, "extractor"):
         setattr(capture, name, getattr(preview, name))
-    capture.fetch_method = "scrapy"
+    capture.fetch_method = capture.fetch_method or "scrapy"
 
 
 def url_hash(url: str) -> str:

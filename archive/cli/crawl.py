@@ -41,6 +41,11 @@ if TYPE_CHECKING:  # the command imports it only when it runs
     help="Fetch only the pages, not what they load (stylesheets, images, fonts...).",
 )
 @click.option(
+    "--browser",
+    is_flag=True,
+    help="Capture every page with headless Chromium: its scripts run, a screenshot is kept.",
+)
+@click.option(
     "--defer-previews",
     is_flag=True,
     help="Record captures now, extract their previews later (archive extract --pending).",
@@ -69,6 +74,7 @@ def crawl(
     allow_private: bool,
     ignore_robots: bool,
     no_requisites: bool,
+    browser: bool,
     defer_previews: bool,
     jobdir: str | None,
     wait: bool,
@@ -93,6 +99,8 @@ def crawl(
         config = config.with_(requisites=False)
     if defer_previews:
         config = config.with_(defer_previews=True)
+    if browser:
+        overrides["ARCHIVE_BROWSER"] = True
     args = {
         "source": source,
         "ids": ids,

@@ -23,6 +23,10 @@ from archive.extract.charset import decode
 
 #: Kinds whose fetched body is read in turn for what it loads.
 STYLESHEET, FRAME = "stylesheet", "frame"
+#: Requisite kinds that are no fetch: what the browser made of a page (crawler/browser.py),
+#: its screenshot and rendered DOM, each a WARC resource record the capture lists
+SCREENSHOT, DOM = "screenshot", "dom"
+RENDERINGS = (SCREENSHOT, DOM)
 
 #: <link rel=...> tokens and the kind of what they load.
 _LINK_RELS = {

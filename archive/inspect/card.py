@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from archive.extract.requisites import RENDERINGS
 from archive.inspect.history import outcome
 from archive.inspect.prior import citing, prior_json, prior_section
 from archive.store.models import DEFAULT_TYPE, Capture, PriorCheck, Resource
@@ -61,7 +62,8 @@ def capture_line(c: Capture) -> str:
         outcome = f"HTTP {c.http_status} {c.content_type or ''}".strip()
         if c.payload_length is not None:
             outcome += f" {kb(c.payload_length)}"
-    flags = [f for f, on in (("revisit", c.is_revisit), ("changed", c.text_changed)) if on]
+    marks = (("revisit", c.is_revisit), ("changed", c.text_changed))
+    flags = [f for f, on in (*marks, ("browser", c.fetch_method == "browser")) if on]
     return f"  {c.capture_id}  {when}  {outcome}" + (f"  [{', '.join(flags)}]" if flags else "")
 
 
@@ -104,9 +106,13 @@ def requisites_of(res: Resource, captures: list[Capture]) -> Capture | None:
 
 
 def requisites_line(c: Capture) -> str:
-    """``Requisites: 12 archived, 1 failed`` (and the cut, when a cap stopped them)."""
-    archived = sum(r.status is not None and r.status < 400 for r in c.requisites)
-    line = f"Requisites: {archived:,} archived, {len(c.requisites) - archived:,} failed"
+    """``Requisites: 12 archived, 1 failed`` (and the cut, when a cap stopped them); a
+    browser capture adds ``, a screenshot``."""
+    fetched = [r for r in c.requisites if r.kind not in RENDERINGS]
+    archived = sum(r.status is not None and r.status < 400 for r in fetched)
+    line = f"Requisites: {archived:,} archived, {len(fetched) - archived:,} failed"
+    if any(r.kind == "screenshot" for r in c.requisites):
+        line += f" ({c.fetch_method}, with a screenshot)"
     if c.requisites_cut:
         left = c.requisites_left_out or 0
         line += f" ({left:,} more left out by the per-page {c.requisites_cut} cap)"
@@ -115,10 +121,11 @@ def requisites_line(c: Capture) -> str:
 
 def requisites_json(c: Capture) -> dict[str, Any]:
     """The capture's requisites as ``show --json`` lists them."""
+    fetched = [r for r in c.requisites if r.kind not in RENDERINGS]
     return {
         "capture_id": c.capture_id,
-        "archived": sum(r.status is not None and r.status < 400 for r in c.requisites),
-        "failed": sum(r.status is None or r.status >= 400 for r in c.requisites),
+        "archived": sum(r.status is not None and r.status < 400 for r in fetched),
+        "failed": sum(r.status is None or r.status >= 400 for r in fetched),
         "cut": c.requisites_cut,
         "left_out": c.requisites_left_out,
         "items": [

@@ -72,4 +72,5 @@ def history_json(capture: Capture) -> dict[str, Any]:
         "is_revisit": capture.is_revisit,
         "text_changed": capture.text_changed,
         "change_size": capture.change_size,
+        "fetch_method": capture.fetch_method,
     }

@@ -18,8 +18,11 @@ from urllib.parse import urljoin
 from archive.capture.preview import Preview, extract_preview, text_hash
 from archive.capture.record import FetchOutcome
 from archive.capture.schema import CaptureRecord, Hop, PreviewRecord
+from archive.extract.requisites import DOM
 from archive.integrity.scan import Found, WarcScan
+from archive.warc import Locator
 from archive.warc.codings import MAX_DECODED
+from archive.warc.reader import read_record
 from archive.warc.records import target_uri_of
 from archive.warc.stored import (
     READ_ERRORS,
@@ -156,6 +159,7 @@ def _rebuilt(scan: WarcScan, meta: Found, record: CaptureRecord, claimed: set[st
         requisites=list(record.requisites),
         requisites_cut=record.requisites_cut,
         requisites_left_out=record.requisites_left_out,
+        fetch_method=record.fetch_method or "scrapy",
     )
     payload_record = final
     if final is not None:
@@ -240,6 +244,21 @@ def _payload(directory: Path, final: Found, payload_record: Found, max_size: int
     return read_payload(directory, final.locator, original, max_size)
 
 
+def _rendered(directory: Path, record: CaptureRecord, max_size: int) -> bytes | None:
+    """A browser capture's rendered DOM (its ``urn:dom:`` resource record, UTF-8), which
+    its preview was extracted from; None for any other capture."""
+    if record.fetch_method != "browser":
+        return None
+    for requisite in record.requisites:
+        hop = requisite.hops[0] if requisite.kind == DOM and requisite.hops else None
+        if hop and hop.warc_file and hop.offset is not None and hop.length:
+            locator = Locator(hop.warc_file, hop.offset, hop.length)
+            with read_record(directory, locator) as found:
+                data: bytes = found.content_stream().read(max_size)
+                return data
+    return None
+
+
 #: ``extract(body, content_type, url)``: a preview, as the crawl would make it
 Extract = Callable[[bytes, str | None, str | None], Preview]
 
@@ -259,8 +278,13 @@ def rebuild_preview(
         return None  # the crawl had no body to extract from, or extraction failed
     if item.payload_record is not None and item.final is not None:
         try:
-            body = _payload(directory, item.final, item.payload_record, max_size)
-            found = extract(body, item.outcome.content_type, item.outcome.final_url)
+            content_type = item.outcome.content_type
+            body = _rendered(directory, item.record, max_size)
+            if body is not None:
+                content_type = "text/html; charset=utf-8"
+            else:
+                body = _payload(directory, item.final, item.payload_record, max_size)
+            found = extract(body, content_type, item.outcome.final_url)
         except READ_ERRORS:
             found = None
         if found is not None:

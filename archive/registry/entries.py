@@ -97,8 +97,22 @@ def validate(row: Row) -> Entry:
         fields["refresh_seconds"] = seconds
     skip = _CORE | _EXPORTED if "archive" in data else _CORE
     meta = {str(k): _jsonable(v) for k, v in data.items() if k not in skip}
+    if data.get("fetch_method") not in (None, ""):
+        meta["fetch_method"] = _fetch_method(data["fetch_method"])
     prior = [data[PRIOR_KEY]] if isinstance(data.get(PRIOR_KEY), dict) else []
     return Entry(row.line, rid, url, fields, stable_id, meta, warnings, prior)
+
+
+#: How a resource may ask to be fetched: ``browser`` (headless Chromium, crawler/browser.py)
+#: or ``http`` (the plain HTTP path, the default)
+FETCH_METHODS = ("browser", "http")
+
+
+def _fetch_method(value: Any) -> str:
+    method = value.strip().lower() if isinstance(value, str) else ""
+    if method not in FETCH_METHODS:
+        raise ValueError(f"fetch_method {value!r} is not one of: {', '.join(FETCH_METHODS)}")
+    return method
 
 
 def _given_stable_id(value: Any) -> tuple[str | None, list[str]]:

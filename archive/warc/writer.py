@@ -211,6 +211,21 @@ class WarcWriter:
             concurrent_to,
         )
 
+    def write_resource(
+        self,
+        target_uri: str,
+        block: bytes,
+        content_type: str,
+        date: datetime | None = None,
+        concurrent_to: str | None = None,
+    ) -> WrittenRecord:
+        """A ``resource`` record holding ``block`` as it is: what a browser made of a page
+        (a screenshot at ``urn:screenshot:<url>``, its rendered DOM at ``urn:dom:<url>``),
+        ``concurrent_to`` the response record of the page it was made from."""
+        return self._write_block(
+            "resource", target_uri, None, date, block, content_type, concurrent_to
+        )
+
     def _write_block(
         self,
         record_type: str,

@@ -39,7 +39,7 @@ from archive.store.db import Store
 from archive.store.models import Capture, LinkState
 from archive.warc.codings import decoded_cap
 from archive.warc.stored import READ_ERRORS, Undecodable
-from archive.web import downloads, listing, queries, records, search
+from archive.web import downloads, listing, queries, records, screenshots, search
 from archive.web.hosts import HostCheck, hostname_of, origin
 from archive.web.replay import memento_path
 
@@ -57,6 +57,7 @@ _ROUTES = Map(
         Rule("/resource/<path:ref>", endpoint="resource"),
         Rule("/capture/<capture_id>", endpoint="capture"),
         Rule("/capture/<capture_id>/payload", endpoint="payload"),
+        Rule("/capture/<capture_id>/screenshot.png", endpoint="screenshot"),
         Rule("/diff/<a>/<b>", endpoint="diff"),
         Rule("/report", endpoint="report"),
         Rule("/search", endpoint="search"),
@@ -122,6 +123,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(kb=kb, when=_when, day=fetched_on, href=_href, outcome=outcome)
+    env.filters["screenshot"] = screenshots.screenshot_of
     env.globals.update(
         states=[str(s) for s in LinkState],
         query=lambda args: ("?" + urlencode(args)) if args else "",
@@ -325,6 +327,18 @@ class Viewer:
             raise UnknownId(f"capture {c.capture_id} has no archived payload") from exc
         except UNREADABLE as exc:
             raise UnknownId(f"the payload of {c.capture_id} cannot be read: {exc}") from exc
+
+    def on_screenshot(self, request: Request, capture_id: str) -> Response:
+        with self.store.session() as s:
+            locator = screenshots.screenshot_of(queries.load_capture(s, capture_id, text=False))
+        if locator is None:
+            raise UnknownId(f"capture {capture_id} has no screenshot")
+        try:
+            png = screenshots.load_screenshot(self.warc_dir, locator)
+        except screenshots.NoScreenshot as exc:
+            raise UnknownId(f"the screenshot of {capture_id} cannot be read: {exc}") from exc
+        csp = {"Content-Security-Policy": "sandbox; default-src 'none'"}
+        return Response(png, 200, csp, content_type="image/png")
 
     def on_diff(self, request: Request, a: str, b: str) -> Response:
         with self.store.session() as s:

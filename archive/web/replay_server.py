@@ -13,7 +13,9 @@ replay origin is another origin: what a page loads in CORS mode (web fonts, modu
 scripts, ``fetch``) is refused unless the answer allows it. Such a request says
 ``Origin: null``; it is allowed when its ``Referer`` is on this origin, which a browser
 sends only from a document replayed here (``Referrer-Policy: same-origin``: no page
-elsewhere learns a replay address, and no page elsewhere can claim one).
+elsewhere learns a replay address, and no page elsewhere can claim one). A document's own
+``fetch`` and XHR carry no ``Referer`` from an opaque origin: they carry this server's
+secret instead (``archive.web.replay_fetch``).
 """
 
 from gevent import monkey
@@ -36,6 +38,7 @@ from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from archive.web.hosts import HostCheck  # noqa: E402
 from archive.web.replay import COLLECTION, ReplayIndex  # noqa: E402
+from archive.web.replay_fetch import SCRIPT, ReplayToken, preflight_headers  # noqa: E402
 
 log = logging.getLogger("archive.web.replay_server")
 
@@ -61,6 +64,8 @@ def pywb_config(index: ReplayIndex) -> dict[str, Any]:
         # /archive/timemap/link/<url>, Memento-Datetime and Link headers on every memento,
         # so Memento clients and the wiki's tools can ask for "this URL as of a date".
         "enable_memento": True,
+        # Lets a replayed page's own fetch and XHR through the sandbox (replay_fetch).
+        "inject_scripts": [SCRIPT],
         "collections_root": str(index.state_dir / "collections"),
         "collections": {
             COLLECTION: {
@@ -80,10 +85,12 @@ class ReplayOrigin:
         app: Callable[[Environ, StartResponse], Iterable[bytes]],
         index: ReplayIndex,
         hosts: HostCheck,
+        token: ReplayToken | None = None,
     ) -> None:
         self.app = app
         self.index = index
         self.hosts = hosts
+        self.token = token or ReplayToken()
         self._checked = 0.0
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -98,7 +105,18 @@ class ReplayOrigin:
             except OSError:
                 log.exception("replay index refresh failed; serving the previous index")
 
-        shared = _shared_with(environ)
+        if environ.get("PATH_INFO") == f"/static/{SCRIPT}":
+            script = self.token.script(environ.get("HTTP_HOST", ""))
+            headers = [("Content-Type", "text/javascript"), ("Cache-Control", "no-store")]
+            start_response("200 OK", headers)
+            return [script]
+        preflight = preflight_headers(environ)
+        if preflight is not None:
+            start_response("204 No Content", preflight)
+            return []
+        shared = _shared_with(environ) or (
+            environ.get("HTTP_ORIGIN") == "null" and self.token.carried_by(environ)
+        )
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED]

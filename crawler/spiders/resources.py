@@ -17,6 +17,8 @@ from twisted.python.failure import Failure
 from archive.registry.importer import Importer
 from archive.rot.due import due_refs
 from archive.store.models import Resource
+from crawler.browser import RESULT, browser_request, wants_browser
+from crawler.browser_page import PageResult
 from crawler.compression import DecodedTooLarge
 from crawler.errors import classify
 from crawler.items import FetchItem
@@ -85,7 +87,11 @@ class ResourcesSpider(scrapy.Spider):
         # With a JOBDIR, a resumed run re-selects what is still due while the queue on
         # disk holds some of the same requests: the persisted dupefilter drops the copies.
         resumable = bool(self.settings.get("JOBDIR"))
+        in_browser = self.browser_resources()
         for resource_id, url in chosen:
+            if resource_id in in_browser or wants_browser(self.settings, url):
+                yield browser_request(self, resource_id, url)
+                continue
             yield scrapy.Request(
                 url,
                 callback=self.parse,
@@ -135,6 +141,12 @@ class ResourcesSpider(scrapy.Spider):
                 everything=self.everything,
             )
 
+    def browser_resources(self) -> set[str]:
+        """The resources whose input says ``fetch_method: browser``."""
+        with self.session.store.session() as s:
+            wanted = Resource.meta["fetch_method"].as_string() == "browser"
+            return set(s.scalars(select(Resource.resource_id).where(wanted)))
+
     def parse(self, response: Response) -> Iterator[FetchItem | scrapy.Request]:
         # The item comes out once what the page loads is fetched (crawler/requisites.py).
         yield from self.requisites.page(self._item(response.request, response=response), response)
@@ -155,6 +167,38 @@ class ResourcesSpider(scrapy.Spider):
             yield from self.requisites.done(request, response=failure.value.response)
             return
         yield from self.requisites.done(request, error=classify(failure))
+
+    def parse_browser(self, response: Response) -> Iterator[FetchItem]:
+        # Everything the page loaded was fetched while it rendered: its item is whole.
+        yield self._browser_item(response.request, response)
+
+    def browser_failed(self, failure: Failure) -> Iterator[FetchItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, HttpError):
+            yield self._browser_item(request, failure.value.response)
+            return
+        error_class, message = classify(failure)
+        item = self._browser_item(request, None, error_class, message)
+        item.body = None
+        yield item
+
+    def _browser_item(
+        self,
+        request: Any,
+        response: Response | None,
+        error_class: str | None = None,
+        error_message: str | None = None,
+    ) -> FetchItem:
+        item = self._item(request, response, error_class, error_message)
+        item.fetch_method = "browser"
+        result: PageResult | None = request.meta.get(RESULT)
+        if result is not None:
+            if result.started_at is not None:  # the page's own exchange, as for any capture
+                item.started_at, item.duration_ms = result.started_at, result.duration_ms
+            item.requisites = list(result.requisites)
+            if result.cut is not None:
+                item.requisites_cut, item.requisites_left_out = result.cut, result.left_out
+        return item
 
     def failed(self, failure: Failure) -> Iterator[FetchItem]:
         request = failure.request  # type: ignore[attr-defined]
