@@ -60,6 +60,8 @@ def ours(home: Path, work: Path, *args: str, requisites: bool = False, defer: bo
         "ARCHIVE_DOWNLOAD_DELAY": "0",
         "ARCHIVE_CONCURRENCY_PER_HOST": str(PER_HOST),
         "ARCHIVE_REQUISITES": "1" if requisites else "0",
+        # the same work as its peers: no page is rendered again in a browser
+        "ARCHIVE_BROWSER_FALLBACK": "0",
     }
     cmd = [str(BIN / "archive"), "crawl", *args, "--json", *(["--defer-previews"] * defer)]
     done = run([*cmd, *_sets(SAME)], env, work)

@@ -248,8 +248,9 @@ class BrowserMiddleware:
         html = "html" in (item.content_type or "")
         if not 200 <= status < 300 or not html or rid in self.captured:
             return
-        text = outcome.preview.full_text if outcome.preview is not None else None
-        why = script_shell(item.body, text, self.shell_text)
+        if outcome.preview is None:  # deferred or stopped: its text is not known yet
+            return
+        why = script_shell(item.body, outcome.preview.full_text, self.shell_text)
         engine, spider = self.crawler.engine, self.crawler.spider
         if why is None or self.session.stopped or engine is None or engine.spider is None:
             return

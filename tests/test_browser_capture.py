@@ -186,6 +186,18 @@ def test_a_script_shell_is_captured_again_with_the_browser(
     assert scripted.hits("/data.json") == 1 and scripted.hits("/asked") == 1
 
 
+def test_a_page_whose_preview_is_deferred_is_not_taken_for_a_script_shell(
+    scripted: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    """Without its preview a page's text is unknown, not empty: no browser is started."""
+    listing = tmp_path / "list.txt"
+    listing.write_text(scripted.url("/lamps") + "\n")
+    result = run("crawl", "--source", str(listing), "--defer-previews")
+    assert "captured again with the browser" not in result.stderr
+    assert [c.fetch_method for c in captures(archive_home, scripted.url("/lamps"))] == ["scrapy"]
+    assert scripted.hits("/data.json") == 0
+
+
 def test_the_browser_follows_redirects_hop_by_hop(
     site: LocalSite, archive_home: Path, tmp_path: Path
 ) -> None:
