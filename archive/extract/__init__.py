@@ -13,8 +13,6 @@ import zlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from scrapy.utils.gz import gunzip
-
 from archive.extract import charset, sniff
 
 EXTRACTOR = "cited-archive-extract"
@@ -90,6 +88,10 @@ def extract_file(path: str | Path, url: str | None = None) -> Extraction:
     body = path.read_bytes()
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
+        # Scrapy's capped gunzip; imported here, as importing Scrapy costs a quarter of a
+        # second that every other user of this package (the recorder, the viewer) is spared.
+        from scrapy.utils.gz import gunzip
+
         try:
             body = gunzip(body, max_size=MAX_GUNZIPPED)
         except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
