@@ -136,10 +136,12 @@ def test_an_extraction_over_its_time_budget_costs_only_its_page() -> None:
 
 
 def test_an_extraction_over_its_memory_cap_costs_only_its_page() -> None:
-    bounds = Bounds(workers=1, memory=400 << 20, timeout=60, max_input=80 << 20, max_pdf_pages=200)
+    bounds = Bounds(workers=1, memory=200 << 20, timeout=60, max_input=80 << 20, max_pdf_pages=200)
     pool = PreviewPool(bounds)
     try:
-        # 100,000 paragraphs of 100 words: 60 MB of text, copied as it is read
+        # 100,000 paragraphs of 100 words: 60 MB of text, copied as it is read (over 300 MB
+        # of address space at its peak), while a worker extracting a small page needs about
+        # half the cap: the cap sits between the two, whatever the worker happens to import
         huge = b"<html><body>" + b"".join(
             b"<p>Paragraph %d: %s</p>" % (n, b"words " * 100) for n in range(100_000)
         )
