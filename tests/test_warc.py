@@ -621,7 +621,12 @@ def test_repair_after_sigkill_keeps_every_reported_record(tmp_path: Path) -> Non
         # one file being written, unless the kill fell between closing one and opening the next
         assert len(list(directory.glob("*.open"))) <= 1
         reports = repair_open_files(directory)
-        assert all(report.action in ("renamed", "truncated") for report in reports)
+        # a kill just after a new file was opened leaves one with no complete record in it
+        assert all(
+            report.action in ("renamed", "truncated")
+            or (report.action == "removed" and report.records == 0)
+            for report in reports
+        )
         torn_tail_seen |= any(report.bytes_cut > 0 for report in reports)
         files = sorted(directory.glob("*.warc.gz"))
         assert len(files) >= 2 and not list(directory.glob("*.open"))
