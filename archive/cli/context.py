@@ -35,3 +35,15 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def states_option(value: str | None) -> tuple[str, ...]:
+    """--state names, checked: a misspelt state is an error, not an empty list."""
+    from archive.rot.reports import parse_states
+
+    if not value:
+        return ()
+    try:
+        return parse_states(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--state") from exc

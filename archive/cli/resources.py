@@ -11,7 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import Text, cast, func, select
 
-from archive.cli.context import Context, pass_ctx
+from archive.cli.context import Context, pass_ctx, states_option
 from archive.registry.urls import host_names
 from archive.store.models import DEFAULT_TYPE, Capture, Job, Resource, type_is
 
@@ -77,18 +77,6 @@ def _filtered(
     return query
 
 
-def _states(value: str | None) -> tuple[str, ...]:
-    """--state names, checked: a misspelt state is an error, not an empty list."""
-    from archive.rot.reports import parse_states
-
-    if not value:
-        return ()
-    try:
-        return parse_states(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--state") from exc
-
-
 @click.command("list")
 @click.option("--type", "type_", help="Only this resource type (web, paper, ...).")
 @click.option("--tag", help="Only resources with this tag.")
@@ -115,7 +103,7 @@ def list_cmd(
         raise click.UsageError("choose one of --json and --jsonl")
     # Plain rows of the columns shown, read in batches: the session never holds them all.
     columns = select(*(getattr(Resource, name) for name in RESOURCE_JSON_COLUMNS))
-    query = _filtered(columns, type_, tag, _states(state), host).order_by(Resource.url)
+    query = _filtered(columns, type_, tag, states_option(state), host).order_by(Resource.url)
     if limit:
         query = query.limit(limit)
     out = sys.stdout

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from archive.cli.context import Context, pass_ctx
+from archive.cli.context import Context, pass_ctx, states_option
 
 if TYPE_CHECKING:
     from archive.inspect.search import SearchResults
@@ -34,17 +34,6 @@ def _since(value: str | None) -> datetime | None:
             f"{value!r} is not a date (2026-04-09, or 2026-04-09T12:00)", param_hint="--since"
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _states(value: str | None) -> tuple[str, ...]:
-    from archive.rot.reports import parse_states
-
-    if not value:
-        return ()
-    try:
-        return parse_states(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--state") from exc
 
 
 @click.command()
@@ -86,7 +75,7 @@ def search(
     from archive.inspect.search import search as run
 
     filters = SearchFilter(
-        states=_states(state),
+        states=states_option(state),
         type=type_ or "",
         host=host or "",
         since=_since(since),
