@@ -29,6 +29,14 @@ SORTS = {"captured": "desc", "since": "desc", "title": "asc", "host": "asc"}
 PAGE_WINDOW = 2
 
 
+def page_number(args: Mapping[str, str]) -> int:
+    """The ``page`` query argument, 1 when absent; ValueError when it is not a number."""
+    try:
+        return int(args.get("page") or 1)
+    except ValueError:
+        raise ValueError("page must be a number") from None
+
+
 @dataclass(frozen=True)
 class ResourceFilter:
     state: str = ""
@@ -43,10 +51,7 @@ class ResourceFilter:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ResourceFilter:
         """From the index's query string; ValueError for a page or sort that is not one."""
-        try:
-            page = int(args.get("page") or 1)
-        except ValueError:
-            raise ValueError("page must be a number") from None
+        page = page_number(args)
         sort = args.get("sort", "").strip()
         if sort and sort not in SORTS:
             raise ValueError(f"sort must be one of {', '.join(SORTS)}")

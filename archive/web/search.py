@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive.inspect.search import QueryError, SearchFilter, SearchResults, search
 from archive.store.models import DEFAULT_TYPE, LinkState, Resource
-from archive.web.listing import page_links
+from archive.web.listing import page_links, page_number
 
 PAGE_SIZE = 20
 
@@ -36,10 +36,7 @@ class SearchArgs:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> SearchArgs:
         """From the query string; ValueError for a page, state or date that is not one."""
-        try:
-            page = int(args.get("page") or 1)
-        except ValueError:
-            raise ValueError("page must be a number") from None
+        page = page_number(args)
         state = args.get("state", "").strip().lower()
         if state and state not in {str(s) for s in LinkState}:
             raise ValueError(f"unknown link state {state!r}")
