@@ -47,9 +47,10 @@ class Recorder:
     answer fires its Deferred on the reactor thread."""
 
     def __init__(self, opening: Opening) -> None:
-        # spawn, not fork: the crawl has threads, whose locks a forked child inherits; and
-        # not forkserver, whose server the crawl would wait for to start.
-        context = multiprocessing.get_context("spawn")
+        # forkserver, not fork: the crawl has threads, whose locks a forked child inherits.
+        # The server forks from a clean process, started with the recorder's modules loaded
+        # before the crawl's own imports (``archive.crawl.warm_up``).
+        context = multiprocessing.get_context("forkserver")
         self._conn, child = context.Pipe()
         self._process = context.Process(
             target=_serve, args=(child, opening), name="archive-recorder"

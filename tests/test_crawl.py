@@ -9,11 +9,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sites import Drop, Fixed, Large, LocalSite, Sequence, Slow, html_page
+from sites import Drop, Fixed, Held, Large, LocalSite, Sequence, Slow, html_page
 from sqlalchemy import select
 from warctools import Wayback, assert_warcio_check, cdxj_index, warcio_index
 
@@ -283,8 +284,9 @@ def test_two_crawls_at_once_one_runs_the_other_waits_or_exits(
     site: LocalSite, archive_home: Path, tmp_path: Path
 ) -> None:
     paths = [f"/slow/{i}" for i in range(8)]
+    gate = threading.Event()  # the first crawl's pages are answered once both were tried
     for i, path in enumerate(paths):
-        site.set(path, Slow(Fixed(realistic_page(i, 5_000)), 0.5))
+        site.set(path, Held(Fixed(realistic_page(i, 5_000)), gate))
     listing = write_list(tmp_path / "list.txt", site, paths)
     first = subprocess.Popen(
         [ARCHIVE, "crawl", "--source", str(listing)], stderr=subprocess.PIPE, text=True
@@ -296,9 +298,13 @@ def test_two_crawls_at_once_one_runs_the_other_waits_or_exits(
     refused = crawl("--all")
     assert refused.returncode == 75
     assert "another crawl is running" in refused.stderr and "--wait" in refused.stderr
-    queued = crawl("--all", "--wait")
+    queued = subprocess.Popen(
+        [ARCHIVE, "crawl", "--all", "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(2)  # it starts, and waits behind the first
+    gate.set()
     assert first.wait(timeout=120) == 0
-    assert queued.returncode == 0, queued.stderr[-2000:]
+    assert queued.wait(timeout=120) == 0, queued.communicate()[1][-2000:]
     store = open_store(archive_home)
     with store.session() as s:
         from archive.store.models import Job
@@ -320,8 +326,9 @@ def test_machines_sharing_a_postgresql_store_take_turns(
     schema = _pg_schema_url()
     url = next(schema)
     paths = [f"/slow/{i}" for i in range(8)]
+    gate = threading.Event()  # the first crawl's pages are answered once both were tried
     for i, path in enumerate(paths):
-        site.set(path, Slow(Fixed(realistic_page(i, 5_000)), 0.5))
+        site.set(path, Held(Fixed(realistic_page(i, 5_000)), gate))
     listing = write_list(tmp_path / "list.txt", site, paths)
 
     def env(machine: str) -> dict[str, str]:  # its own ARCHIVE_HOME, the shared database
@@ -340,15 +347,16 @@ def test_machines_sharing_a_postgresql_store_take_turns(
         )
         assert refused.returncode == 75, refused.stderr[-2000:]
         assert f"another crawl is running on this store (pid {first.pid}" in refused.stderr
-        queued = subprocess.run(
+        queued = subprocess.Popen(
             [ARCHIVE, "crawl", "--all", "--wait"],
             env=env("b"),
-            capture_output=True,
-            text=True,
-            timeout=240,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
+        time.sleep(2)  # it starts, and waits behind the first
+        gate.set()
         assert first.wait(timeout=120) == 0
-        assert queued.returncode == 0, queued.stderr[-2000:]
+        assert queued.wait(timeout=240) == 0, queued.communicate()[1][-2000:]
         store = Store(load_config(home=tmp_path / "b", database_url=url))
         with store.session() as s:
             jobs = s.scalars(select(Job).order_by(Job.id)).all()

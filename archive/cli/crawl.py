@@ -88,17 +88,17 @@ def crawl(
     run itself failed or was stopped (SIGTERM, Ctrl-C), 2 for a bad setting, 75 when
     another crawl holds the store and --wait was not given.
     """
-    from archive.crawl import run_crawl
+    from archive.crawl import run_crawl, warm_up
     from archive.store.locks import Busy, crawl_lock
+
+    warm_up()  # the workers' modules load while the store opens and Scrapy loads
 
     # Every value is checked before the store opens, the reactor starts or a job row exists.
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
     if limit is not None and limit < 1:
         raise SettingError(f"--limit {limit} is not valid: must be 1 or more")
-    if no_requisites:
-        config = config.with_(requisites=False)
-    if defer_previews:
-        config = config.with_(defer_previews=True)
+    config = config.with_(requisites=False) if no_requisites else config
+    config = config.with_(defer_previews=True) if defer_previews else config
     if browser:
         overrides["ARCHIVE_BROWSER"] = True
     args = {
