@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archive.cli.context import Context, pass_ctx
+from archive.cli.frontier import FRONTIER_OPTION, frontier_config, show_status
 from archive.config import Config, SettingError
 
 if TYPE_CHECKING:  # the command imports it only when it runs
@@ -54,6 +55,8 @@ if TYPE_CHECKING:  # the command imports it only when it runs
     "--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR: pause/resume state."
 )
 @click.option("--wait", is_flag=True, help="If another crawl runs, wait for it instead of exiting.")
+@FRONTIER_OPTION
+@click.option("--status", is_flag=True, help="With --frontier: show the shared crawl's state.")
 @click.option(
     "-s", "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any Scrapy setting."
 )
@@ -78,6 +81,8 @@ def crawl(
     defer_previews: bool,
     jobdir: str | None,
     wait: bool,
+    frontier_url: str | None,
+    status: bool,
     sets: tuple[str, ...],
     verbose: bool,
     as_json: bool,
@@ -87,12 +92,21 @@ def crawl(
     Exits 0 when the run completed (dead links are data, not failure), 1 when the
     run itself failed or was stopped (SIGTERM, Ctrl-C), 2 for a bad setting, 75 when
     another crawl holds the store and --wait was not given.
+
+    With --frontier (or ARCHIVE_FRONTIER_URL) this process is one worker of a crawl
+    shared on Redis: the first worker queues what is due, every worker takes its part.
     """
     from archive.crawl import run_crawl
     from archive.store.locks import Busy, crawl_lock
 
+    if status:
+        show_status(frontier_config(ctx.config, frontier_url), as_json)
+        return
     # Every value is checked before the store opens, the reactor starts or a job row exists.
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
+    worker = None
+    if frontier_url is not None or config.frontier_url:
+        config, worker = _worker_config(config, frontier_url)
     if limit is not None and limit < 1:
         raise SettingError(f"--limit {limit} is not valid: must be 1 or more")
     if no_requisites:
@@ -112,7 +126,7 @@ def crawl(
     }
     ctx.config = config  # before the store opens: the crawl reads its flags from it
     try:
-        with crawl_lock(config.home, wait=wait, store=ctx.store):
+        with crawl_lock(config.home, wait=wait, store=ctx.store, worker=worker):
             result = run_crawl(ctx.store, args, overrides, verbose=verbose)
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
@@ -122,6 +136,17 @@ def crawl(
         if not result.stopped:  # a stop has said why on stderr as it happened
             click.echo(f"error: the crawl failed: {result.message}", err=True)
         sys.exit(1)
+
+
+def _worker_config(config: Config, frontier_url: str | None) -> tuple[Config, str]:
+    """The config of one worker of a shared crawl, its frontier reachable and its store
+    PostgreSQL (a one-line SettingError else); and the worker's name."""
+    from archive.frontier.state import connect, require_postgresql
+
+    config = frontier_config(config, frontier_url)
+    require_postgresql(config)
+    connect(config.frontier_url).close()
+    return config, config.worker
 
 
 def _run_options(
