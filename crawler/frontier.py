@@ -75,6 +75,7 @@ class FrontierWorker:
         crawler.signals.connect(worker.opened, signal=signals.spider_opened)
         crawler.signals.connect(worker.closed, signal=signals.spider_closed)
         crawler.signals.connect(worker.recorded, signal=capture_recorded)
+        crawler.signals.connect(worker.top_up, signal=signals.request_left_downloader)
         return worker
 
     def opened(self, spider: Any) -> None:
@@ -95,11 +96,18 @@ class FrontierWorker:
                 self.hosts.renew(host, token)
             self.frontier.requeue_expired()
             session.expected = self.frontier.enqueued()
-            spider = self.crawler.spider
-            if isinstance(spider, FrontierSpider) and spider.server is not None:
-                spider.top_up(len(self.leased))
+            self.top_up()
         except Exception as exc:  # noqa: BLE001 - a Redis hiccup: the next beat tries again
             logger.warning("frontier heartbeat failed: %s", exc)
+
+    def top_up(self, *_: Any, **__: Any) -> None:
+        """Feed this worker before it runs dry: scrapy-redis feeds only an idle spider,
+        whose downloader then waits for the last pages of a batch to be recorded."""
+        spider = self.crawler.spider
+        if not isinstance(spider, FrontierSpider) or spider.server is None:
+            return
+        if len(self.leased) < spider.redis_batch_size:
+            spider.schedule_next_requests()
 
     def recorded(self, item: FetchItem, outcome: Any) -> None:
         rid = item.resource_id
@@ -182,6 +190,8 @@ class FrontierSpider(RedisMixin, ResourcesSpider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FrontierSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # leased ahead: the downloader has the next pages while the last ones are recorded
+        spider.redis_batch_size = 2 * crawler.settings.getint("CONCURRENT_REQUESTS")
         spider.setup_redis(crawler)
         return spider
 
@@ -210,12 +220,6 @@ class FrontierSpider(RedisMixin, ResourcesSpider):
         entries = self.worker.frontier.pop(batch_size)
         self.worker.leased.update(entry["resource_id"] for entry in entries)
         return entries
-
-    def top_up(self, held: int) -> None:
-        """Feed this worker before it runs dry: scrapy-redis feeds only an idle spider,
-        and the last requests of a batch (each waiting for its host) would idle the rest."""
-        if held < self.redis_batch_size:
-            self.schedule_next_requests()
 
     def make_request_from_data(self, data: Any) -> scrapy.Request | list[scrapy.Request]:
         rid, url = data["resource_id"], data["url"]

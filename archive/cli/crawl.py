@@ -93,37 +93,26 @@ def crawl(
     run itself failed or was stopped (SIGTERM, Ctrl-C), 2 for a bad setting, 75 when
     another crawl holds the store and --wait was not given.
 
-    With --frontier (or ARCHIVE_FRONTIER_URL) this process is one worker of a crawl
-    shared on Redis: the first worker queues what is due, every worker takes its part.
-    """
+    With --frontier (or ARCHIVE_FRONTIER_URL) this process is one worker of a crawl shared
+    on Redis: the first worker queues what is due, every worker takes its part."""
     from archive.crawl import run_crawl
     from archive.store.locks import Busy, crawl_lock
 
     if status:
-        show_status(frontier_config(ctx.config, frontier_url), as_json)
-        return
+        return show_status(frontier_config(ctx.config, frontier_url), as_json)
     # Every value is checked before the store opens, the reactor starts or a job row exists.
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
-    worker = None
-    if frontier_url is not None or config.frontier_url:
-        config, worker = _worker_config(config, frontier_url)
+    config, worker = _worker_config(config, frontier_url)
     if limit is not None and limit < 1:
         raise SettingError(f"--limit {limit} is not valid: must be 1 or more")
-    if no_requisites:
-        config = config.with_(requisites=False)
-    if defer_previews:
-        config = config.with_(defer_previews=True)
+    config = config.with_(
+        requisites=config.requisites and not no_requisites,
+        defer_previews=config.defer_previews or defer_previews,
+    )
     if browser:
         overrides["ARCHIVE_BROWSER"] = True
-    args = {
-        "source": source,
-        "ids": ids,
-        "url": url,
-        "all": "1" if mode == "all" else None,
-        "limit": limit,
-        "type": type_,
-        "host": host,
-    }
+    everything = "1" if mode == "all" else None
+    args = dict(source=source, ids=ids, url=url, all=everything, limit=limit, type=type_, host=host)
     ctx.config = config  # before the store opens: the crawl reads its flags from it
     try:
         with crawl_lock(config.home, wait=wait, store=ctx.store, worker=worker):
@@ -138,11 +127,14 @@ def crawl(
         sys.exit(1)
 
 
-def _worker_config(config: Config, frontier_url: str | None) -> tuple[Config, str]:
+def _worker_config(config: Config, frontier_url: str | None) -> tuple[Config, str | None]:
     """The config of one worker of a shared crawl, its frontier reachable and its store
-    PostgreSQL (a one-line SettingError else); and the worker's name."""
+    PostgreSQL (a one-line SettingError else), and the worker's name; as it is, and None,
+    for a single-machine crawl."""
     from archive.frontier.state import connect, require_postgresql
 
+    if frontier_url is None and not config.frontier_url:
+        return config, None
     config = frontier_config(config, frontier_url)
     require_postgresql(config)
     connect(config.frontier_url).close()
