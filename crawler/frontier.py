@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
@@ -30,7 +31,7 @@ from sqlalchemy import select
 
 from archive.config import Config, load_config
 from archive.frontier.hosts import HostSlots, SharedRobots
-from archive.frontier.state import Frontier
+from archive.frontier.state import Frontier, WorkerStatus
 from archive.store.db import Store
 from archive.store.models import Capture, Job
 from crawler.browser import browser_request, wants_browser
@@ -123,9 +124,21 @@ class FrontierWorker:
             self._beat.stop()
         self.frontier.heartbeat(archive_session(self.crawler).job_id, self.started)
         try:
-            self._tag_job({"workers": sorted(w.name for w in self.frontier.status().workers)})
+            workers = self.frontier.status().workers
+            self._tag_job({"workers": sorted(w.name for w in workers)})
+            self._mark_dead(workers)
         finally:
             self.store.close()
+
+    def _mark_dead(self, workers: list[WorkerStatus]) -> None:
+        """The jobs of this crawl's workers that stopped beating: killed, not running.
+        (A worker takes only its own lock, so it cannot judge the others' jobs at start.)"""
+        silent = time.time() - 2 * self.config.frontier_lease
+        dead = {w.job for w in workers if w.last_seen < silent and w.job is not None}
+        with self.store.session() as s:
+            for job in s.scalars(select(Job).where(Job.id.in_(dead), Job.status == "running")):
+                job.status, job.finished_at = "interrupted", job.finished_at or datetime.now(UTC)
+                job.message = "the worker stopped renewing its leases (killed?)"
 
     def _tag_job(self, shared: dict[str, Any]) -> None:
         """Say in this worker's job row which shared crawl it took part in, and with whom."""

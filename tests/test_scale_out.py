@@ -169,7 +169,7 @@ def test_three_workers_share_one_crawl(
     assert_warcio_check(files)
     # the killed worker took part, and the others finished what it held
     w1_rows = [job for job in jobs if job.settings.get("frontier", {}).get("worker") == "w1"]
-    assert w1_rows and w1_rows[0].status == "running"
+    assert w1_rows and w1_rows[0].status == "interrupted"  # said by the last worker
     finished = [job for job in jobs if job.status == "finished"]
     assert len(finished) == 2
     assert set(finished[-1].settings["frontier"]["workers"]) == set(names)
@@ -184,6 +184,9 @@ def test_three_workers_share_one_crawl(
     state = json.loads(status.stdout)
     assert (state["queued"], state["leased"], state["done"]) == (0, 0, 300), state
     assert {w["name"] for w in state["workers"]} == set(names)
+    shown = _archive(setup, "crawl", "--status").stdout
+    assert "0 queued, 0 leased, 300 done (0 failed) of 300" in shown, shown
+    assert all(f"  {name}: " in shown for name in names), shown
 
 
 def test_frontier_refuses_sqlite(tmp_path: Path) -> None:
