@@ -1,7 +1,7 @@
 """Scale out: 1 worker against 3 workers on one Redis frontier and one PostgreSQL store.
 
     nice -n 19 .venv/bin/python bench/scale_out.py [--pages 600] [--hosts 60] [--latency 0.1]
-        [--concurrency 2] [--redis redis://127.0.0.1:6379/0]
+        [--concurrency 1] [--redis redis://127.0.0.1:6379/0]
         [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 A local server answers every request after ``--latency`` seconds (a far-away host), on
@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=600)
     parser.add_argument("--hosts", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
