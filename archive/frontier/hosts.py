@@ -60,8 +60,9 @@ class HostSlots:
         self._hold(keys=[self.key(host)], args=[token, self.hold_ms])
 
     def release(self, host: str, token: str) -> None:
-        """The answer came: the slot frees once the delay has passed."""
-        self._hold(keys=[self.key(host)], args=[token, self.delay_ms])
+        """The answer came: the slot frees once the delay has passed (a millisecond more:
+        the scripts read Redis's clock to the millisecond, rounded down)."""
+        self._hold(keys=[self.key(host)], args=[token, self.delay_ms + 1])
 
 
 class SharedRobots:
