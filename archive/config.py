@@ -52,6 +52,11 @@ class Config:
     refresh_by_type: dict[str, float] = field(
         default_factory=lambda: dict(base.ARCHIVE_REFRESH_DAYS_BY_TYPE)
     )
+    frontier_url: str = base.ARCHIVE_FRONTIER_URL
+    frontier_prefix: str = base.ARCHIVE_FRONTIER_PREFIX
+    frontier_lease: float = base.ARCHIVE_FRONTIER_LEASE
+    worker_name: str = base.ARCHIVE_WORKER_NAME
+    replay_python: str = base.ARCHIVE_REPLAY_PYTHON
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -61,6 +66,14 @@ class Config:
     @property
     def log_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def worker(self) -> str:
+        """This process's name as a worker of a shared frontier."""
+        import os
+        import socket
+
+        return self.worker_name or f"{socket.gethostname()}-{os.getpid()}"
 
     def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -96,6 +109,11 @@ _FIELDS = {
     "ARCHIVE_TIMEOUT": "timeout",
     "ARCHIVE_REFRESH_DAYS": "refresh_days",
     "ARCHIVE_REFRESH_DAYS_BY_TYPE": "refresh_by_type",
+    "ARCHIVE_FRONTIER_URL": "frontier_url",
+    "ARCHIVE_FRONTIER_PREFIX": "frontier_prefix",
+    "ARCHIVE_FRONTIER_LEASE": "frontier_lease",
+    "ARCHIVE_WORKER_NAME": "worker_name",
+    "ARCHIVE_REPLAY_PYTHON": "replay_python",
 }
 
 

@@ -105,9 +105,49 @@ def scrapy_settings(config: Config, overrides: dict[str, Any]) -> Any:
         for name, order in settings.getdict("EXTENSIONS_BASE").items()
         if not str(name).endswith(".RemoteControl")
     }
+    if config.frontier_url:
+        values.update(frontier_settings(config, settings))
     values.update(overrides)
     settings.setdict(values, priority="cmdline")
     return settings
+
+
+#: the spider of a frontier worker (crawler/frontier.py), named like the other one
+FRONTIER_SPIDER = "resources-frontier"
+
+
+def frontier_settings(config: Config, settings: Any) -> dict[str, Any]:
+    """What makes a crawl one worker of the crawl shared at ``config.frontier_url``:
+    scrapy-redis's feeding, a lease per resource, and politeness kept in Redis. The delay
+    between requests to a host is the shared slots' (crawler/polite.py): Scrapy's own
+    per-process delay and AutoThrottle would only add to it, differently per worker."""
+    middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    middlewares.pop("crawler.middlewares.RobotsTxtMiddleware", None)
+    middlewares["crawler.polite.SharedRobotsTxtMiddleware"] = 100
+    # after robots.txt (a refused request takes no slot), next to the downloader: its
+    # slot frees as the answer arrives, not once the WARC record is written
+    middlewares["crawler.polite.HostSlotMiddleware"] = 960
+    pipelines = dict(settings.getdict("ITEM_PIPELINES"))
+    pipelines["crawler.frontier.ClaimPipeline"] = 200
+    extensions = dict(settings.getdict("EXTENSIONS"))
+    extensions["crawler.frontier.FrontierWorker"] = 10
+    return {
+        "ARCHIVE_FRONTIER_URL": config.frontier_url,
+        "ARCHIVE_FRONTIER_PREFIX": config.frontier_prefix,
+        "ARCHIVE_FRONTIER_LEASE": config.frontier_lease,
+        "ARCHIVE_WORKER_NAME": config.worker,
+        "ARCHIVE_DOWNLOAD_DELAY": config.download_delay,
+        "ARCHIVE_CONCURRENCY_PER_HOST": config.concurrency_per_host,
+        # its own module, not in crawler.spiders: a single-machine crawl needs no scrapy-redis
+        "SPIDER_MODULES": [*settings.getlist("SPIDER_MODULES"), "crawler.frontier"],
+        "REDIS_URL": config.frontier_url,
+        "REDIS_START_URLS_KEY": f"{config.frontier_prefix}:frontier:queue",
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+        "ITEM_PIPELINES": pipelines,
+        "EXTENSIONS": extensions,
+    }
 
 
 def check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -197,13 +237,22 @@ def run_crawl(
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, EARLY_SIGNALS) for sig in signals}
     try:
-        job_id = start_job(store, {"args": {k: str(v) for k, v in spider_args.items() if v}})
+        config = store.config
+        job_settings: dict[str, Any] = {"args": {k: str(v) for k, v in spider_args.items() if v}}
+        if config.frontier_url:
+            from archive.frontier.state import redacted
+
+            job_settings["frontier"] = {
+                "url": redacted(config.frontier_url),
+                "worker": config.worker,
+            }
+        job_id = start_job(store, job_settings, shared=bool(config.frontier_url))
         settings = scrapy_settings(
             store.config,
             {**overrides, "ARCHIVE_JOB_ID": job_id, "ARCHIVE_LOG_TRACEBACKS": verbose},
         )
         process = CrawlerProcess(settings)
-        crawler = process.create_crawler("resources")
+        crawler = process.create_crawler(FRONTIER_SPIDER if config.frontier_url else "resources")
         process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
         # ours stay until the crawl's replace them: a signal is never lost in between
         process.start(install_signal_handlers=False)

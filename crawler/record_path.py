@@ -66,6 +66,8 @@ class Opening:
     config: Config
     warcinfo: dict[str, Any]
     job_id: int
+    #: the host part of the WARC file names (None: this machine's name)
+    hostname: str | None = None
 
 
 class RecordPath:
@@ -79,6 +81,7 @@ class RecordPath:
             max_size=config.warc_max_size,
             gzip_level=config.warc_gzip_level,
             info=opening.warcinfo,
+            hostname=opening.hostname,
         )
         #: set by the first write that fails: every later one is refused with it
         self.refused: str | None = None

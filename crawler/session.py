@@ -27,6 +27,7 @@ from archive.store.jobs import start_job
 from archive.store.locks import crawl_lock
 from archive.store.models import Job
 from archive.warc import repair_open_files
+from archive.warc.files import safe_host
 from archive.warc.records import software
 from crawler.record_path import Opening, WriteFailed
 from crawler.recorder import Recorder, RecorderDied
@@ -112,6 +113,9 @@ class ArchiveSession:
         #: How many resources this run set out to capture (for progress lines).
         self.expected = 0
         self.clock = Clock(settings.get("ARCHIVE_CLOCK"))
+        #: which worker of a shared crawl says a progress line ("" when not one)
+        frontier = bool(settings.get("ARCHIVE_FRONTIER_URL"))
+        self.worker_label = f"{config.worker} " if frontier else ""
         #: Each request copy's exchange, set by the download handler when it is sent. Keyed
         #: by the request object: a redirect or retry is a new copy (its meta is copied, so a
         #: meta key would carry the parent's time until the copy itself is sent).
@@ -129,7 +133,11 @@ class ArchiveSession:
             self.job_id = start_job(self.store, {"spider": "resources"}, self.now())
         # Every write to the WARC files and the store's record path is the recorder's: a
         # process of its own, so the reactor's spends no time in zlib, warcio or SQLAlchemy.
-        self.recorder = Recorder(Opening(config, self._warcinfo, self.job_id))
+        # A worker's WARC names carry its name: the workers' files never collide.
+        worker = safe_host(config.worker)
+        named = worker if worker.startswith(safe_host()) else f"{safe_host()}-{worker}"
+        hostname = named if frontier else None
+        self.recorder = Recorder(Opening(config, self._warcinfo, self.job_id, hostname))
         self.recorder.on_death = self._refuse
 
     @classmethod
@@ -213,7 +221,8 @@ class ArchiveSession:
             self.counts[PREVIEWS_PENDING] = self.counts.get(PREVIEWS_PENDING, 0) + 1
         done = sum(v for k, v in self.counts.items() if k not in _NOT_CAPTURES)
         logger.info(
-            "[%d/%d] %s %s -> %s",
+            "[%s%d/%d] %s %s -> %s",
+            self.worker_label,
             done,
             self.expected,
             outcome.capture_id,

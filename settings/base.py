@@ -76,6 +76,25 @@ ARCHIVE_WARC_MAX_SIZE = 1024 * 1024 * 1024
 #: about 15 % larger), 4-9 zlib's (6 is what gzip(1), wget and Heritrix write).
 ARCHIVE_WARC_GZIP_LEVEL = 2
 
+# --- scale out: many workers on one frontier -----------------------------------
+#: A Redis URL (``redis://HOST:PORT/N``): ``archive crawl`` becomes one worker of the crawl
+#: shared there (scrapy-redis). Empty: the single-machine crawl. Needs a PostgreSQL store.
+ARCHIVE_FRONTIER_URL = ""
+#: What the frontier's keys start with: one Redis database can hold several archives.
+ARCHIVE_FRONTIER_PREFIX = "cited-archive"
+#: Seconds a worker's lease on a resource (and on a host's slot) lasts without renewal:
+#: a worker that dies loses its leases this long after, and another worker takes them.
+ARCHIVE_FRONTIER_LEASE = 60.0
+#: This worker's name in the frontier, its job row and its WARC file names
+#: (empty: ``<hostname>-<pid>``).
+ARCHIVE_WORKER_NAME = ""
+
+# --- replay -------------------------------------------------------------------
+#: The Python that runs the replay server (pywb, which cannot share an environment with
+#: scrapy-redis). Empty: this interpreter when it imports pywb, else the project's
+#: ``.venv-replay/bin/python``.
+ARCHIVE_REPLAY_PYTHON = ""
+
 # --- the wiki's server -------------------------------------------------------
 #: Where ``archive push wiki`` sends the wiki's citation_content rows (or --server URL).
 ARCHIVE_WIKI_SERVER = ""

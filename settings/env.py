@@ -74,6 +74,11 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "ARCHIVE_BROWSER_EXECUTABLE": str,
     "ARCHIVE_BROWSER_TIMEOUT": float,
     "ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT": int,
+    "ARCHIVE_FRONTIER_URL": str,
+    "ARCHIVE_FRONTIER_PREFIX": str,
+    "ARCHIVE_FRONTIER_LEASE": float,
+    "ARCHIVE_WORKER_NAME": str,
+    "ARCHIVE_REPLAY_PYTHON": str,
 }
 
 _LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
@@ -133,6 +138,26 @@ def _file_word(value: Any) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9._-]+", str(value)))
 
 
+def _redis_url(value: Any) -> bool:
+    """Empty (no frontier), or a URL redis-py opens: redis://, rediss:// or unix://."""
+    if value in (None, ""):
+        return True
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(value))
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    if parts.scheme == "unix":
+        return bool(parts.path)
+    return parts.scheme in ("redis", "rediss") and bool(parts.hostname)
+
+
+def _executable(value: Any) -> bool:
+    return value in (None, "") or (os.path.isfile(value) and os.access(value, os.X_OK))
+
+
 def _days_by_type(value: Any) -> dict[str, float]:
     """``ARCHIVE_REFRESH_DAYS_BY_TYPE`` as ``-s`` gives it: a JSON object of day counts."""
     days = json.loads(value) if isinstance(value, str) else value
@@ -177,6 +202,14 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ARCHIVE_BROWSER_SHELL_TEXT": (_at_least(0), f"{_WHOLE}, 0 or more"),
     "ARCHIVE_BROWSER_TIMEOUT": (_above(0), f"{_SECONDS} above 0"),
     "ARCHIVE_BROWSER_SCREENSHOT_MAX_HEIGHT": (_at_least(100), f"{_WHOLE}, 100 or more"),
+    "ARCHIVE_FRONTIER_URL": (_redis_url, "must be a Redis URL, like redis://127.0.0.1:6379/0"),
+    "ARCHIVE_FRONTIER_PREFIX": (_file_word, "must be letters, digits, '.', '_' or '-'"),
+    "ARCHIVE_FRONTIER_LEASE": (_at_least(1), f"{_SECONDS}, 1 or more"),
+    "ARCHIVE_WORKER_NAME": (
+        lambda v: v == "" or _file_word(v),
+        "must be letters, digits, '.', '_' or '-'",
+    ),
+    "ARCHIVE_REPLAY_PYTHON": (_executable, "must be the path of an executable Python"),
     # Scrapy's own, as `archive crawl` derives them from the ARCHIVE_* ones above
     "CONCURRENT_REQUESTS_PER_DOMAIN": (_at_least(1), f"{_WHOLE}, 1 or more"),
     "DOWNLOAD_DELAY": (_at_least(0), f"{_SECONDS}, 0 or more"),

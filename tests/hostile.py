@@ -223,9 +223,12 @@ def write_brotli_bomb(path: Path, size: int = GIB) -> Path:
     import brotli  # pywb's brotlipy where it is installed, Google's Brotli otherwise
 
     compressor = brotli.Compressor(quality=1)
+    # brotlipy's Compressor compresses, Google's processes (pywb, which brings brotlipy,
+    # lives in the replay server's own environment: .venv-replay)
+    compress = getattr(compressor, "compress", None) or compressor.process
     with open(path, "wb") as out:
         for chunk in _sparse_noise(size):
-            out.write(compressor.compress(chunk))
+            out.write(compress(chunk))
         out.write(compressor.finish())
     return path
 

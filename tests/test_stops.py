@@ -139,6 +139,8 @@ BAD = {
     "ARCHIVE_WARC_PREFIX": "../elsewhere",
     "ARCHIVE_CLOCK": "next tuesday",
     "ARCHIVE_REFRESH_DAYS_BY_TYPE": '{"paper": 0}',
+    "ARCHIVE_FRONTIER_PREFIX": "../elsewhere",
+    "ARCHIVE_WORKER_NAME": "two words",
 }
 
 

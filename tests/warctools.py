@@ -30,11 +30,15 @@ BIN = Path(sys.executable).parent
 
 
 def tool(name: str) -> str:
-    """Path of a console script installed in the test interpreter's environment."""
-    path = BIN / name
-    if not path.exists():
-        raise FileNotFoundError(f"{name} is not installed next to {sys.executable}")
-    return str(path)
+    """Path of a console script installed in the test interpreter's environment, or (pywb's
+    ``wayback`` and ``wb-manager``) in the replay server's own (archive.web.server)."""
+    from archive.web.server import REPLAY_VENV
+
+    for folder in (BIN, REPLAY_VENV / "bin"):
+        if (folder / name).exists():
+            return str(folder / name)
+    where = f"next to {sys.executable} nor in {REPLAY_VENV}"
+    raise FileNotFoundError(f"{name} is installed neither {where}")
 
 
 def run(

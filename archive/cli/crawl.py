@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archive.cli.context import Context, pass_ctx
+from archive.cli.frontier import FRONTIER_OPTION, frontier_config, show_status
 from archive.config import Config, SettingError
 
 if TYPE_CHECKING:  # the command imports it only when it runs
@@ -54,6 +55,8 @@ if TYPE_CHECKING:  # the command imports it only when it runs
     "--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR: pause/resume state."
 )
 @click.option("--wait", is_flag=True, help="If another crawl runs, wait for it instead of exiting.")
+@FRONTIER_OPTION
+@click.option("--status", is_flag=True, help="With --frontier: show the shared crawl's state.")
 @click.option(
     "-s", "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Any Scrapy setting."
 )
@@ -78,6 +81,8 @@ def crawl(
     defer_previews: bool,
     jobdir: str | None,
     wait: bool,
+    frontier_url: str | None,
+    status: bool,
     sets: tuple[str, ...],
     verbose: bool,
     as_json: bool,
@@ -87,32 +92,31 @@ def crawl(
     Exits 0 when the run completed (dead links are data, not failure), 1 when the
     run itself failed or was stopped (SIGTERM, Ctrl-C), 2 for a bad setting, 75 when
     another crawl holds the store and --wait was not given.
-    """
+
+    With --frontier (or ARCHIVE_FRONTIER_URL) this process is one worker of a crawl shared
+    on Redis: the first worker queues what is due, every worker takes its part."""
     from archive.crawl import run_crawl, warm_up
     from archive.store.locks import Busy, crawl_lock
 
+    if status:
+        return show_status(frontier_config(ctx.config, frontier_url), as_json)
     warm_up()  # the workers' modules load while the store opens and Scrapy loads
-
     # Every value is checked before the store opens, the reactor starts or a job row exists.
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
+    config, worker = _worker_config(config, frontier_url)
     if limit is not None and limit < 1:
         raise SettingError(f"--limit {limit} is not valid: must be 1 or more")
-    config = config.with_(requisites=False) if no_requisites else config
-    config = config.with_(defer_previews=True) if defer_previews else config
+    config = config.with_(
+        requisites=config.requisites and not no_requisites,
+        defer_previews=config.defer_previews or defer_previews,
+    )
     if browser:
         overrides["ARCHIVE_BROWSER"] = True
-    args = {
-        "source": source,
-        "ids": ids,
-        "url": url,
-        "all": "1" if mode == "all" else None,
-        "limit": limit,
-        "type": type_,
-        "host": host,
-    }
+    everything = "1" if mode == "all" else None
+    args = dict(source=source, ids=ids, url=url, all=everything, limit=limit, type=type_, host=host)
     ctx.config = config  # before the store opens: the crawl reads its flags from it
     try:
-        with crawl_lock(config.home, wait=wait, store=ctx.store):
+        with crawl_lock(config.home, wait=wait, store=ctx.store, worker=worker):
             result = run_crawl(ctx.store, args, overrides, verbose=verbose)
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
@@ -122,6 +126,20 @@ def crawl(
         if not result.stopped:  # a stop has said why on stderr as it happened
             click.echo(f"error: the crawl failed: {result.message}", err=True)
         sys.exit(1)
+
+
+def _worker_config(config: Config, frontier_url: str | None) -> tuple[Config, str | None]:
+    """The config of one worker of a shared crawl, its frontier reachable and its store
+    PostgreSQL (a one-line SettingError else), and the worker's name; as it is, and None,
+    for a single-machine crawl."""
+    from archive.frontier.state import connect, require_postgresql
+
+    if frontier_url is None and not config.frontier_url:
+        return config, None
+    config = frontier_config(config, frontier_url)
+    require_postgresql(config)
+    connect(config.frontier_url).close()
+    return config, config.worker
 
 
 def _run_options(

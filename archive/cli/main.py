@@ -45,6 +45,8 @@ COMMANDS = {
     "search": "search:search",
     "crawl": "crawl:crawl",
     "extract": "crawl:extract",
+    "enqueue": "frontier:enqueue",
+    "frontier": "frontier:frontier",
     "history": "rot:history",
     "diff": "rot:diff",
     "report": "rot:report",

@@ -13,12 +13,16 @@ from archive.store.db import Store
 from archive.store.models import Job
 
 
-def start_job(store: Store, settings: dict[str, Any], now: datetime | None = None) -> int:
+def start_job(
+    store: Store, settings: dict[str, Any], now: datetime | None = None, shared: bool = False
+) -> int:
     """A new job row. Call with the crawl lock held: any job still marked running
-    then belongs to a crawl that was killed, and is marked interrupted."""
+    then belongs to a crawl that was killed, and is marked interrupted. A worker of a
+    shared crawl (``shared``) holds only its own lock: the others' jobs are theirs."""
     now = now or datetime.now(UTC)
     with store.session() as s:
-        for stale in s.scalars(select(Job).where(Job.status == "running")):
+        running = select(Job).where(Job.status == "running")
+        for stale in [] if shared else s.scalars(running):
             stale.status = "interrupted"
             stale.finished_at = stale.finished_at or now
             stale.message = "the crawl process ended without closing its job (killed?)"

@@ -7,6 +7,10 @@ crawl never leaves a stale lock behind:
 - on PostgreSQL, a session advisory lock in the database as well, keyed on the schema: several
   machines (each with its own ARCHIVE_HOME) may share one PostgreSQL store, and their crawls
   must not overlap either. The lock lives as long as the connection holding it.
+
+A worker of a shared crawl (``worker``, frontier mode) takes the store's lock shared, and
+its own name's exclusively: workers crawl together, two processes never under one name,
+and a single-machine crawl never runs beside them (it takes the store's exclusively).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 # hashtextextended gives a stable 64-bit key per schema (PostgreSQL 11+).
 _KEY = "hashtextextended(current_schema() || '/cited-archive crawl', 0)"
+_WORKER_KEY = "hashtextextended(current_schema() || '/cited-archive crawl/' || :worker, 0)"
 
 
 class Busy(RuntimeError):
@@ -34,10 +39,14 @@ class Busy(RuntimeError):
 
 @contextmanager
 def crawl_lock(
-    home: Path, wait: bool = False, poll: float = 0.5, store: Store | None = None
+    home: Path,
+    wait: bool = False,
+    poll: float = 0.5,
+    store: Store | None = None,
+    worker: str | None = None,
 ) -> Iterator[None]:
     """Hold the store's crawl lock, or raise Busy (``wait``: poll until it is free)."""
-    with _file_lock(home, wait, poll), _database_lock(store, wait, poll):
+    with _file_lock(home, wait, poll), _database_lock(store, wait, poll, worker):
         yield
 
 
@@ -67,22 +76,33 @@ def _file_lock(home: Path, wait: bool, poll: float) -> Iterator[None]:
 
 
 @contextmanager
-def _database_lock(store: Store | None, wait: bool, poll: float) -> Iterator[None]:
+def _database_lock(
+    store: Store | None, wait: bool, poll: float, worker: str | None
+) -> Iterator[None]:
     if store is None or store.engine.dialect.name != "postgresql":
         yield  # SQLite lives under ARCHIVE_HOME: the file lock covers it
         return
     conn = store.engine.connect()
+    locks = [(f"pg_try_advisory_lock({_KEY})", f"pg_advisory_unlock({_KEY})")]
+    if worker is not None:
+        locks = [
+            (f"pg_try_advisory_lock_shared({_KEY})", f"pg_advisory_unlock_shared({_KEY})"),
+            (f"pg_try_advisory_lock({_WORKER_KEY})", f"pg_advisory_unlock({_WORKER_KEY})"),
+        ]
+    params = {"worker": worker or ""}
     try:
-        while not conn.execute(text(f"SELECT pg_try_advisory_lock({_KEY})")).scalar():
-            if not wait:
-                raise Busy(
-                    f"another crawl is running on this store ({_holder(conn)}); "
-                    "wait for it, or pass --wait to queue behind it"
-                )
-            time.sleep(poll)
-        conn.commit()  # the lock is the session's, not the transaction's
+        for take, _ in locks:
+            while not conn.execute(text(f"SELECT {take}"), params).scalar():
+                if not wait:
+                    raise Busy(
+                        f"another crawl is running on this store ({_holder(conn, worker)}); "
+                        "wait for it, or pass --wait to queue behind it"
+                    )
+                time.sleep(poll)
+            conn.commit()  # the lock is the session's, not the transaction's
         yield
-        conn.execute(text(f"SELECT pg_advisory_unlock({_KEY})"))
+        for _, release in reversed(locks):
+            conn.execute(text(f"SELECT {release}"), params)
         conn.commit()
     except BaseException:
         # the pool would keep this session, and its lock, alive: really close it
@@ -92,10 +112,13 @@ def _database_lock(store: Store | None, wait: bool, poll: float) -> Iterator[Non
         conn.close()
 
 
-def _holder(conn: Connection) -> str:
+def _holder(conn: Connection, worker: str | None = None) -> str:
     """Who holds the lock, from the running job's row (the crawl records host and pid)."""
     from archive.store.models import Job
 
+    conn.rollback()
+    if worker is not None:
+        return f"a single-machine crawl, or another worker named {worker}"
     row = conn.execute(
         select(Job.host, Job.pid)
         .where(Job.status == "running")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
@@ -26,8 +27,27 @@ class ServeError(RuntimeError):
     pass
 
 
-def replay_available() -> bool:
-    return importlib.util.find_spec("pywb") is not None
+#: where the replay server's own environment is made (pywb pins a redis that
+#: scrapy-redis cannot use, so the two never share one): next to the project
+REPLAY_VENV = Path(__file__).resolve().parents[2] / ".venv-replay"
+MAKE_REPLAY_VENV = (
+    "python3 -m venv .venv-replay && .venv-replay/bin/pip install -e '.[replay]' "
+    "in the project's folder, or set ARCHIVE_REPLAY_PYTHON"
+)
+
+
+def replay_python(setting: str = "") -> str:
+    """The Python that runs the replay server: ARCHIVE_REPLAY_PYTHON, else this
+    interpreter when it imports pywb, else the project's ``.venv-replay``; a ServeError
+    saying how to make one when there is none."""
+    if setting:
+        return setting
+    if importlib.util.find_spec("pywb") is not None:
+        return sys.executable
+    beside = REPLAY_VENV / "bin" / "python"
+    if beside.exists():
+        return str(beside)
+    raise ServeError(f"pywb is not installed here, nor in {REPLAY_VENV}: {MAKE_REPLAY_VENV}")
 
 
 def _reachable(host: str) -> str:
@@ -63,13 +83,13 @@ def _wait_listening(host: str, port: int, process: subprocess.Popen[bytes]) -> N
 
 
 def start_replay(
-    store: Store, host: str, port: int, hostnames: list[str]
+    store: Store, host: str, port: int, hostnames: list[str], python: str | None = None
 ) -> subprocess.Popen[bytes]:
     config = store.config
     allow = [arg for name in hostnames if name for arg in ("--allow-host", name)]
     process = subprocess.Popen(
         [
-            sys.executable,
+            python or replay_python(config.replay_python),
             "-m",
             "archive.web.replay_server",
             "--warcs",
@@ -114,7 +134,11 @@ def serve(
     ensure_free(host, port, "--port")
     ensure_free(host, replay_port, "--replay-port")
     names = [host, urlsplit(store.config.viewer_url).hostname or ""]
-    replay = start_replay(store, host, replay_port, names) if replay_available() else None
+    try:
+        python: str | None = replay_python(store.config.replay_python)
+    except ServeError as exc:
+        python, missing = None, str(exc)
+    replay = start_replay(store, host, replay_port, names, python) if python else None
     try:
         viewer = Viewer(store, replay_port, hostnames=names, replay=replay is not None)
         server = make_server(host, port, viewer, threaded=True)
@@ -122,7 +146,7 @@ def serve(
         shown = _reachable(host)
         announce(f"viewer: {origin(shown, port)}/")
         if replay is None:
-            announce("replay: off (pywb is not installed: pip install 'cited-archive[replay]')")
+            announce(f"replay: off ({missing})")
         else:
             announce(f"replay: {origin(shown, replay_port)}/{COLLECTION}/")
         try:
