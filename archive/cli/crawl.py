@@ -110,8 +110,7 @@ def crawl(
         requisites=config.requisites and not no_requisites,
         defer_previews=config.defer_previews or defer_previews,
     )
-    if browser:
-        overrides["ARCHIVE_BROWSER"] = True
+    overrides |= {"ARCHIVE_BROWSER": True} if browser else {}
     everything = "1" if mode == "all" else None
     args = dict(source=source, ids=ids, url=url, all=everything, limit=limit, type=type_, host=host)
     ctx.config = config  # before the store opens: the crawl reads its flags from it
