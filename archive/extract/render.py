@@ -107,15 +107,10 @@ class _Builder:
                     self.own_link_chars += length
 
     def flush(self, preformatted: bool = False) -> None:
-        if self.parts:
-            raw = "".join(self.parts)
-            if preformatted:
-                text = raw.strip("\n")
-            else:
-                text = _NEWLINES.sub(
-                    "\n", _SPACES.sub(" ", raw.replace("\n", " ").replace("\x00", "\n"))
-                )
-                text = text.strip()
+        raw = "".join(self.parts)
+        # most runs are the indentation between tags: no block, and no regex for them
+        if raw and (preformatted or not raw.isspace()):
+            text = raw.strip("\n") if preformatted else _folded(raw)
             if text:
                 tag, element = self.tags[-1]
                 links = min(self.link_chars, len(text))
@@ -124,6 +119,12 @@ class _Builder:
         self.parts = []
         self.link_chars = 0
         self.own_link_chars = 0
+
+
+def _folded(raw: str) -> str:
+    """Whitespace folded as a browser does; "\x00" marks a <br>."""
+    text = _SPACES.sub(" ", raw.replace("\n", " ").replace("\x00", "\n"))
+    return _NEWLINES.sub("\n", text).strip()
 
 
 def blocks(root: HtmlElement, host: str | None = None) -> list[Block]:

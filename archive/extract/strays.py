@@ -1,0 +1,148 @@
+"""Short stray blocks among the content: kept or dropped by a small learned model.
+
+Inside an article, and at the head of other pages, our blocks are right about paragraphs,
+headings and list items but let through short strays: a promo line, a "Related:" teaser, a
+photo credit, a label. Each short block is described by its shape (length, links, case,
+punctuation), its place (position, neighbours, depth) and its repetition on the page, and
+a tree ensemble (gradient boosting, ``strays.json``, trained by ``bench/train_strays.py``
+on the WCXB dev pages) says whether it is content. This replaced a second reading of the
+container by trafilatura, which cost about as much as the rest of the extraction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from archive.extract import dom, render, rules
+from archive.extract.mass import is_prose
+from archive.extract.text import WORDS
+
+MODEL_PATH = Path(__file__).with_name("strays.json")
+#: A node: [feature, threshold, left, right] or a leaf: [value].
+Tree = list[list[float]]
+
+_TAGS = {"p": 1, "div": 2, "section": 2, "span": 3, "blockquote": 4, "figcaption": 5}
+_TAGS.update(dict.fromkeys(("header", "footer", "aside", "nav", "form"), 6))
+_TAGS.update(dict.fromkeys(("td", "th", "table", "tbody"), 7))
+_SEPARATORS = ("|", "·", "•", "»", "›", "/")
+
+
+def is_candidate(block: render.Block) -> bool:
+    """The blocks the model judges: short ones that are not headings nor items."""
+    return not (is_prose(block) or block.is_heading or block.tag in rules.CROSSCHECK_OWN_TAGS)
+
+
+def features(
+    blocks: list[render.Block], article: bool, repeats: Counter[str]
+) -> Iterator[tuple[int, list[float]]]:
+    """(index, features) of each candidate among ``blocks``."""
+    total = sum(len(b.text) for b in blocks) or 1
+    prose_flags = [is_prose(b) for b in blocks]
+    prose_share = sum(len(b.text) for b, p in zip(blocks, prose_flags, strict=True) if p) / total
+    n = len(blocks)
+    before = 0
+    for i, block in enumerate(blocks):
+        text = block.text
+        if is_candidate(block):
+            yield i, _shape(block, text) + [
+                before / total,
+                i / n,
+                float(i > 0 and prose_flags[i - 1]),
+                float(i + 1 < n and prose_flags[i + 1]),
+                float(article),
+                prose_share,
+                float(repeats[text]),
+                float(_named(block)),
+                float(n),
+            ]
+        before += len(text)
+
+
+def _shape(block: render.Block, text: str) -> list[float]:
+    words = WORDS.findall(text)
+    letters = sum(c.isalpha() for c in text) or 1
+    capital = sum(w[0].isupper() for w in words) / max(1, len(words))
+    stripped = text.rstrip()
+    return [
+        float(len(text)),
+        float(len(words)),
+        block.link_density,
+        block.own_link_density,
+        float(_TAGS.get(block.tag, 0)),
+        float(stripped[-1:] in ".!?:;\"”)" if stripped else 0),
+        float(text[:1].isupper()),
+        sum(c.isdigit() for c in text) / max(1, len(text)),
+        sum(c.isupper() for c in text) / letters,
+        capital,
+        float(sum(text.count(s) for s in _SEPARATORS)),
+        float(text.count("\n")),
+    ]
+
+
+def _named(block: render.Block) -> bool:
+    """Whether the block's element or its parent is named like boilerplate."""
+    el = block.element
+    for _ in range(2):
+        if el is None:
+            return False
+        for attr in ("class", "id"):
+            value = el.get(attr)
+            if value and dom.boilerplate_name(value):
+                return True
+        el = el.getparent()
+    return False
+
+
+def _score(trees: list[Tree], base: float, x: list[float]) -> float:
+    total = base
+    for tree in trees:
+        node = tree[0]
+        while len(node) > 1:
+            node = tree[int(node[2] if x[int(node[0])] <= node[1] else node[3])]
+        total += node[0]
+    return 1 / (1 + math.exp(-total))
+
+
+_model: dict | None = None
+
+
+def _loaded() -> dict:
+    global _model
+    if _model is None:
+        _model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    return _model
+
+
+@contextmanager
+def using(model: dict | None) -> Iterator[None]:
+    """Extract with ``model`` (the benchmark's cross-validation trains one per fold)."""
+    global _model
+    saved, _model = _model, model
+    try:
+        yield
+    finally:
+        _model = saved
+
+
+#: When set, every candidate's (features, text) is appended to it (to train the model).
+recording: list[tuple[list[float], str]] | None = None
+
+
+def without_strays(
+    blocks: list[render.Block], article: bool, repeats: Counter[str]
+) -> list[render.Block]:
+    """``blocks`` without the short ones the model does not take for content."""
+    model = _loaded()
+    trees, base, cut = model["trees"], model["base"], model["threshold"]
+    dropped = set()
+    for i, x in features(blocks, article, repeats):
+        if recording is not None:
+            recording.append((x, blocks[i].text))
+        if _score(trees, base, x) < cut:
+            dropped.add(i)
+    return [b for i, b in enumerate(blocks) if i not in dropped]
