@@ -361,7 +361,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worst", type=int, default=0, help="list the first tool's N worst pages")
     parser.add_argument("--dump", type=Path, help="write texts to DIR/<set>-<tool>.json")
     parser.add_argument(
-        "--split", type=int, default=5, metavar="K",
+        "--split",
+        type=int,
+        default=5,
+        metavar="K",
         help="WCXB: also the split score, K folds by site (0: none)",
     )
     parser.add_argument(

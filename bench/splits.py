@@ -45,8 +45,10 @@ def report(
 ) -> None:
     """Per page type and over all: ours held out by site against the peer (trafilatura)."""
     print(f"\nsplit score, {k} folds by site (ours: trained without the page's site)")
-    print(f"{'type':<14} {'pages':>5} {'F1 ours':>8} {'F1 peer':>8} {'clean ours':>10} "
-          f"{'clean peer':>10}")
+    print(
+        f"{'type':<14} {'pages':>5} {'F1 ours':>8} {'F1 peer':>8} {'clean ours':>10} "
+        f"{'clean peer':>10}"
+    )
     groups: dict[str, list] = {}
     for page in pages:
         groups.setdefault(page.type, []).append(page)
@@ -60,7 +62,8 @@ def report(
     gaps = []
     for fold in range(k):
         group = [p for p in pages if fold_of(p.site, k) == fold]
-        gap = sum(scores(p.truth, held_out[p.id])[0] - scores(p.truth, peer[p.id])[0]
-                  for p in group) / max(1, len(group))
+        gap = sum(
+            scores(p.truth, held_out[p.id])[0] - scores(p.truth, peer[p.id])[0] for p in group
+        ) / max(1, len(group))
         gaps.append(f"{gap:+.3f}")
     print("F1 ours - peer by fold: " + " ".join(gaps))

@@ -10,7 +10,6 @@ own controls, prompts and notices (``chrome``), and for articles what surrounds 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,7 +18,7 @@ from lxml.html import HtmlElement
 from archive.extract import dom, render, rules, tree
 from archive.extract.article import article_blocks
 from archive.extract.chrome import is_chrome_text, thread_blocks, without_lead_bylines
-from archive.extract.mass import Mass, measure
+from archive.extract.mass import Mass, after_removal, measure
 from archive.extract.metadata import Metadata, extract_metadata
 from archive.extract.pagetype import article_hint, is_forum, is_product
 from archive.extract.region import main_container, within
@@ -53,12 +52,10 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     root, article = main_container(doc, body, mass, forum, declared, md.title)
     blocks = [b for b in mass.blocks if within(b, root)] if root is not body else mass.blocks
     blocks = [b for b in blocks if not is_chrome_text(b)]
-    # a short text repeated on the page is the site's (a label, a teaser's byline)
-    repeats = Counter(b.text for b in mass.blocks)
     if forum:
         blocks = thread_blocks(blocks)
     if article:
-        blocks = without_strays(article_blocks(blocks, root, md.title), True, repeats)
+        blocks = without_strays(article_blocks(blocks, root, md.title), True, mass)
     else:
         # a page's main region starts at its headline: before it are breadcrumbs and promos
         blocks = without_lead_bylines(blocks[_headline(blocks, md.title) :])
@@ -66,7 +63,7 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
             # the preview shows the start: its strays go, while the rest keeps a listing's
             # short items
             head = _head(blocks, rules.PREVIEW_CHARS)
-            blocks = without_strays(blocks[:head], False, repeats) + blocks[head:]
+            blocks = without_strays(blocks[:head], False, mass) + blocks[head:]
     return HtmlResult(render.join(blocks), md)
 
 
@@ -106,11 +103,12 @@ def _clean(
 ) -> tuple[HtmlElement, Mass]:
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc, drop_hidden)
-    dom.strip_boilerplate(doc, keep_comments=forum)
-    dom.strip_post_comments(doc)
+    body = dom.body_of(doc)
+    mass = measure(body, host)
+    changed = dom.strip_boilerplate(doc, mass, keep_comments=forum)
+    changed += dom.strip_post_comments(doc)
     if product:
         # reviews and other products go before the main region is chosen: on a shop page
         # the reviews often hold more prose than the product's description
-        dom.strip_named(doc, dom.shop_extra_name)
-    body = dom.body_of(doc)
-    return body, measure(body, host)
+        changed += dom.strip_named(doc, dom.shop_extra_name)
+    return body, after_removal(mass, body, changed, host)

@@ -7,6 +7,7 @@ removed elements are gone, and nested blocks are counted once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml.html import HtmlElement
@@ -38,7 +39,60 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def measure(root: HtmlElement, host: str | None = None) -> Mass:
-    blocks = render.blocks(root, host)
+    return _weighed(render.blocks(root, host), root)
+
+
+def after_removal(
+    mass: Mass, root: HtmlElement, changed: list[HtmlElement | None], host: str | None
+) -> Mass:
+    """``mass`` of ``root`` once elements were removed from it, without rendering the page
+    again: the blocks of removed elements go, and only the blocks whose own text runs a
+    removal changed (``changed``) are rendered anew."""
+    alive: dict[HtmlElement, bool] = {root: True}
+
+    def attached(el: HtmlElement) -> bool:
+        path = []
+        while el not in alive:
+            path.append(el)
+            parent = el.getparent()
+            if parent is None:
+                alive[el] = False
+                break
+            el = parent
+        verdict = alive[el]
+        for step in path:
+            alive[step] = verdict
+        return verdict
+
+    redo = {el for el in changed if el is not None and attached(el)}
+    # the outermost of them only: rendering it renders the others
+    redo = {el for el in redo if not any(a in redo for a in el.iterancestors())}
+    if not redo and len(changed) == 0:
+        return mass
+    blocks: list[render.Block] = []
+    done: set[HtmlElement] = set()
+    for block in mass.blocks:
+        el = block.element
+        if el is None:
+            blocks.append(block)
+            continue
+        if not attached(el):
+            continue
+        owner = next((a for a in _self_and_ancestors(el) if a in redo), None) if redo else None
+        if owner is None:
+            blocks.append(block)
+        elif owner not in done:
+            done.add(owner)
+            blocks.extend(render.blocks(owner, host))
+    return _weighed(blocks, root)
+
+
+def _self_and_ancestors(el: HtmlElement) -> Iterator[HtmlElement]:
+    yield el
+    yield from el.iterancestors()
+
+
+def _weighed(blocks: list[render.Block], root: HtmlElement) -> Mass:
     mass = Mass(blocks)
     text, links, prose = mass.text, mass.links, mass.prose
     for block in blocks:
@@ -49,7 +103,8 @@ def measure(root: HtmlElement, host: str | None = None) -> Mass:
         own = length - linked if is_prose(block) else 0
         while el is not None:
             text[el] = text.get(el, 0) + length
-            links[el] = links.get(el, 0) + linked
+            if linked:
+                links[el] = links.get(el, 0) + linked
             if own:
                 prose[el] = prose.get(el, 0) + own
             if el is root:

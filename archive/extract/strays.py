@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from archive.extract import dom, render, rules
-from archive.extract.mass import is_prose
+from archive.extract.mass import Mass, is_prose
 from archive.extract.text import WORDS
 
 MODEL_PATH = Path(__file__).with_name("strays.json")
@@ -34,33 +34,53 @@ _SEPARATORS = ("|", "·", "•", "»", "›", "/")
 
 def is_candidate(block: render.Block) -> bool:
     """The blocks the model judges: short ones that are not headings nor items."""
-    return not (is_prose(block) or block.is_heading or block.tag in rules.CROSSCHECK_OWN_TAGS)
+    return not (is_prose(block) or block.is_heading or block.tag in rules.ITEM_TAGS)
 
 
 def features(
-    blocks: list[render.Block], article: bool, repeats: Counter[str]
+    blocks: list[render.Block], article: bool, mass: Mass
 ) -> Iterator[tuple[int, list[float]]]:
     """(index, features) of each candidate among ``blocks``."""
     total = sum(len(b.text) for b in blocks) or 1
     prose_flags = [is_prose(b) for b in blocks]
     prose_share = sum(len(b.text) for b, p in zip(blocks, prose_flags, strict=True) if p) / total
+    first = next((i for i, p in enumerate(prose_flags) if p), len(blocks))
+    last = max((i for i, p in enumerate(prose_flags) if p), default=-1)
+    repeats = Counter(b.text for b in mass.blocks)
     n = len(blocks)
     before = 0
     for i, block in enumerate(blocks):
         text = block.text
         if is_candidate(block):
-            yield i, _shape(block, text) + [
-                before / total,
-                i / n,
-                float(i > 0 and prose_flags[i - 1]),
-                float(i + 1 < n and prose_flags[i + 1]),
-                float(article),
-                prose_share,
-                float(repeats[text]),
-                float(_named(block)),
-                float(n),
-            ]
+            yield (
+                i,
+                _shape(block, text)
+                + [
+                    before / total,
+                    i / n,
+                    float(i > 0 and prose_flags[i - 1]),
+                    float(i + 1 < n and prose_flags[i + 1]),
+                    float(article),
+                    prose_share,
+                    float(repeats[text]),
+                    float(_named(block)),
+                    float(n),
+                    float(i < first) - float(i > last),
+                    *_surroundings(block, mass),
+                ],
+            )
         before += len(text)
+
+
+def _surroundings(block: render.Block, mass: Mass) -> tuple[float, float, float]:
+    """The link density and size of the element around the block, and its depth."""
+    el = block.element
+    parent = el.getparent() if el is not None else None
+    if parent is None:
+        return 0.0, 0.0, 0.0
+    text = mass.text.get(parent, 0) or 1
+    depth = sum(1 for _ in parent.iterancestors())
+    return mass.links.get(parent, 0) / text, float(text), float(depth)
 
 
 def _shape(block: render.Block, text: str) -> list[float]:
@@ -74,7 +94,7 @@ def _shape(block: render.Block, text: str) -> list[float]:
         block.link_density,
         block.own_link_density,
         float(_TAGS.get(block.tag, 0)),
-        float(stripped[-1:] in ".!?:;\"”)" if stripped else 0),
+        float(stripped[-1:] in '.!?:;"”)' if stripped else 0),
         float(text[:1].isupper()),
         sum(c.isdigit() for c in text) / max(1, len(text)),
         sum(c.isupper() for c in text) / letters,
@@ -85,9 +105,9 @@ def _shape(block: render.Block, text: str) -> list[float]:
 
 
 def _named(block: render.Block) -> bool:
-    """Whether the block's element or its parent is named like boilerplate."""
+    """Whether the block's element or one of its close ancestors is named like boilerplate."""
     el = block.element
-    for _ in range(2):
+    for _ in range(4):
         if el is None:
             return False
         for attr in ("class", "id"):
@@ -98,31 +118,55 @@ def _named(block: render.Block) -> bool:
     return False
 
 
-def _score(trees: list[Tree], base: float, x: list[float]) -> float:
+#: A tree as flat nodes (feature, threshold, left, right, value); a leaf has feature -1.
+Nodes = tuple[tuple[int, float, int, int, float], ...]
+
+
+def _compiled(trees: list[Tree]) -> list[Nodes]:
+    return [
+        tuple(
+            (-1, 0.0, 0, 0, node[0])
+            if len(node) == 1
+            else (int(node[0]), node[1], int(node[2]), int(node[3]), 0.0)
+            for node in tree
+        )
+        for tree in trees
+    ]
+
+
+def _score(trees: list[Nodes], base: float, x: list[float]) -> float:
     total = base
-    for tree in trees:
-        node = tree[0]
-        while len(node) > 1:
-            node = tree[int(node[2] if x[int(node[0])] <= node[1] else node[3])]
-        total += node[0]
+    for nodes in trees:
+        feature, threshold, left, right, value = nodes[0]
+        while feature >= 0:
+            feature, threshold, left, right, value = nodes[
+                left if x[feature] <= threshold else right
+            ]
+        total += value
     return 1 / (1 + math.exp(-total))
 
 
-_model: dict | None = None
+#: The model in use and its compiled trees; loaded from MODEL_PATH when first needed.
+_model: tuple[dict, list[Nodes]] | None = None
 
 
-def _loaded() -> dict:
+def _compile(model: dict) -> tuple[dict, list[Nodes]]:
+    return model, _compiled(model["trees"])
+
+
+def _loaded() -> tuple[list[Nodes], float, float]:
     global _model
     if _model is None:
-        _model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-    return _model
+        _model = _compile(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
+    model, trees = _model
+    return trees, model["base"], model["threshold"]
 
 
 @contextmanager
 def using(model: dict | None) -> Iterator[None]:
     """Extract with ``model`` (the benchmark's cross-validation trains one per fold)."""
     global _model
-    saved, _model = _model, model
+    saved, _model = _model, (_compile(model) if model is not None else None)
     try:
         yield
     finally:
@@ -133,16 +177,16 @@ def using(model: dict | None) -> Iterator[None]:
 recording: list[tuple[list[float], str]] | None = None
 
 
-def without_strays(
-    blocks: list[render.Block], article: bool, repeats: Counter[str]
-) -> list[render.Block]:
+def without_strays(blocks: list[render.Block], article: bool, mass: Mass) -> list[render.Block]:
     """``blocks`` without the short ones the model does not take for content."""
-    model = _loaded()
-    trees, base, cut = model["trees"], model["base"], model["threshold"]
+    trees, base, cut = _loaded()
     dropped = set()
-    for i, x in features(blocks, article, repeats):
+    for i, x in features(blocks, article, mass):
         if recording is not None:
             recording.append((x, blocks[i].text))
         if _score(trees, base, x) < cut:
             dropped.add(i)
+    if len(dropped) == len(blocks):
+        # strays are strays among content: a page of nothing but short blocks keeps them
+        return blocks
     return [b for i, b in enumerate(blocks) if i not in dropped]
