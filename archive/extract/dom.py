@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from archive.extract import render, rules
@@ -199,25 +200,25 @@ def strip_unreadable(doc: HtmlElement, drop_hidden: bool = True) -> None:
     """Remove elements without readable text and (unless told not to) hidden elements."""
     doomed = []
     unwrapped = []
-    stack = [doc]
-    while stack:
-        el = stack.pop()
-        for child in el:
-            tag = child.tag
-            if not isinstance(tag, str):
-                doomed.append(child)
-            elif tag in rules.DROP_TAGS:
-                # an unclosed <button> makes the parser put the rest of the page inside it
-                # (a textarea holding text, "republish this article" HTML, is not that)
-                if tag in rules.UNCLOSED_TAGS and len(child) and text_length(child) > 200:
-                    unwrapped.append(child)
-                    stack.append(child)
-                else:
-                    doomed.append(child)
-            elif drop_hidden and is_hidden(child) and not _keep_hidden(child):
-                doomed.append(child)
+    # a walk in C that skips what is doomed: the page's one pass over all its elements
+    walker = etree.iterwalk(doc, events=("start",))
+    for _event, el in walker:
+        tag = el.tag
+        if el is doc:
+            continue
+        if not isinstance(tag, str):
+            doomed.append(el)
+        elif tag in rules.DROP_TAGS:
+            # an unclosed <button> makes the parser put the rest of the page inside it
+            # (a textarea holding text, "republish this article" HTML, is not that)
+            if tag in rules.UNCLOSED_TAGS and len(el) and text_length(el) > 200:
+                unwrapped.append(el)
             else:
-                stack.append(child)
+                doomed.append(el)
+                walker.skip_subtree()
+        elif drop_hidden and is_hidden(el) and not _keep_hidden(el):
+            doomed.append(el)
+            walker.skip_subtree()
     for el in doomed:
         _drop(el)
     for el in unwrapped:

@@ -85,8 +85,9 @@ def _surroundings(block: render.Block, mass: Mass) -> tuple[float, float, float]
 
 def _shape(block: render.Block, text: str) -> list[float]:
     words = WORDS.findall(text)
-    letters = sum(c.isalpha() for c in text) or 1
-    capital = sum(w[0].isupper() for w in words) / max(1, len(words))
+    # map over str methods: a character at a time in C, not in a Python generator
+    letters = sum(map(str.isalpha, text)) or 1
+    capital = sum(map(str.isupper, (w[0] for w in words))) / max(1, len(words))
     stripped = text.rstrip()
     return [
         float(len(text)),
@@ -96,8 +97,8 @@ def _shape(block: render.Block, text: str) -> list[float]:
         float(_TAGS.get(block.tag, 0)),
         float(stripped[-1:] in '.!?:;"”)' if stripped else 0),
         float(text[:1].isupper()),
-        sum(c.isdigit() for c in text) / max(1, len(text)),
-        sum(c.isupper() for c in text) / letters,
+        sum(map(str.isdigit, text)) / max(1, len(text)),
+        sum(map(str.isupper, text)) / letters,
         capital,
         float(sum(text.count(s) for s in _SEPARATORS)),
         float(text.count("\n")),
@@ -154,12 +155,12 @@ def _compile(model: dict) -> tuple[dict, list[Nodes]]:
     return model, _compiled(model["trees"])
 
 
-def _loaded() -> tuple[list[Nodes], float, float]:
+def _loaded() -> tuple[list[Nodes], float, float, float]:
     global _model
     if _model is None:
         _model = _compile(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
     model, trees = _model
-    return trees, model["base"], model["threshold"]
+    return trees, model["base"], model["threshold"], model["threshold_other"]
 
 
 @contextmanager
@@ -179,7 +180,8 @@ recording: list[tuple[list[float], str]] | None = None
 
 def without_strays(blocks: list[render.Block], article: bool, mass: Mass) -> list[render.Block]:
     """``blocks`` without the short ones the model does not take for content."""
-    trees, base, cut = _loaded()
+    trees, base, article_cut, other_cut = _loaded()
+    cut = article_cut if article else other_cut
     dropped = set()
     for i, x in features(blocks, article, mass):
         if recording is not None:
