@@ -104,7 +104,7 @@ def _clean(
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc, drop_hidden)
     body = dom.body_of(doc)
-    mass = measure(body, host)
+    mass = measure(body, host, prose_only=True)
     changed = dom.strip_boilerplate(doc, mass, keep_comments=forum)
     changed += dom.strip_post_comments(doc)
     if product:

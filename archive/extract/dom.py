@@ -320,16 +320,14 @@ def _strip_outermost(root: HtmlElement, doomed: Callable[[HtmlElement], bool]) -
     """Remove the outermost elements below ``root`` that are ``doomed`` (their descendants go
     with them and are not asked), except the containers that are never removed whole."""
     found = []
-    stack = [root]
-    while stack:
-        el = stack.pop()
-        for child in el:
-            if (
-                isinstance(child.tag, str)
-                and child.tag not in rules.PROTECTED_TAGS
-                and doomed(child)
-            ):
-                found.append(child)
-            else:
-                stack.append(child)
+    walker = etree.iterwalk(root, events=("start",))
+    for _event, el in walker:
+        if (
+            el is not root
+            and isinstance(el.tag, str)
+            and el.tag not in rules.PROTECTED_TAGS
+            and doomed(el)
+        ):
+            found.append(el)
+            walker.skip_subtree()
     return [_drop(el) for el in found]

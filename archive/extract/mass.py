@@ -38,8 +38,10 @@ def is_prose(block: render.Block) -> bool:
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
-def measure(root: HtmlElement, host: str | None = None) -> Mass:
-    return _weighed(render.blocks(root, host), root)
+def measure(root: HtmlElement, host: str | None = None, prose_only: bool = False) -> Mass:
+    """The blocks of ``root`` and what each element holds (only its prose if ``prose_only``:
+    all that chrome removal asks of the page before ``after_removal`` weighs it whole)."""
+    return _weighed(render.blocks(root, host), root, prose_only)
 
 
 def after_removal(
@@ -67,8 +69,6 @@ def after_removal(
     redo = {el for el in changed if el is not None and attached(el)}
     # the outermost of them only: rendering it renders the others
     redo = {el for el in redo if not any(a in redo for a in el.iterancestors())}
-    if not redo and len(changed) == 0:
-        return mass
     blocks: list[render.Block] = []
     done: set[HtmlElement] = set()
     for block in mass.blocks:
@@ -92,7 +92,7 @@ def _self_and_ancestors(el: HtmlElement) -> Iterator[HtmlElement]:
     yield from el.iterancestors()
 
 
-def _weighed(blocks: list[render.Block], root: HtmlElement) -> Mass:
+def _weighed(blocks: list[render.Block], root: HtmlElement, prose_only: bool = False) -> Mass:
     mass = Mass(blocks)
     text, links, prose = mass.text, mass.links, mass.prose
     for block in blocks:
@@ -101,6 +101,8 @@ def _weighed(blocks: list[render.Block], root: HtmlElement) -> Mass:
             continue
         length, linked = len(block.text), block.link_chars
         own = length - linked if is_prose(block) else 0
+        if prose_only and not own:
+            continue
         while el is not None:
             text[el] = text.get(el, 0) + length
             if linked:

@@ -100,14 +100,12 @@ class _Builder:
         self.own_link_chars = 0
         self.tags: list[tuple[str, HtmlElement | None]] = [("div", None)]
 
-    def add(self, text: str | None, in_link: bool, own: bool = False) -> None:
-        if text:
-            self.parts.append(text)
-            if in_link:
-                length = len(text.strip())
-                self.link_chars += length
-                if own:
-                    self.own_link_chars += length
+    def linked(self, text: str, own: bool) -> None:
+        """Count ``text`` (already added) as link text."""
+        length = len(text.strip())
+        self.link_chars += length
+        if own:
+            self.own_link_chars += length
 
     def flush(self, preformatted: bool = False) -> None:
         if not self.parts:  # two block tags in a row: nothing between them, no links either
@@ -121,7 +119,7 @@ class _Builder:
                 links = min(self.link_chars, len(text))
                 own = min(self.own_link_chars, links)
                 self.blocks.append(Block(text, tag, links, element, own))
-        self.parts = []
+        self.parts.clear()  # in place: blocks() holds on to the list
         self.link_chars = 0
         self.own_link_chars = 0
 
@@ -135,42 +133,44 @@ def _folded(raw: str) -> str:
 def blocks(root: HtmlElement, host: str | None = None) -> list[Block]:
     """The blocks of ``root`` in document order; links to ``host`` count as the site's own."""
     b = _Builder()
+    parts, tags = b.parts, b.tags
     links: list[bool] = []  # the <a> we are inside: whether each points to the site itself
     pre = 0  # how many <pre> we are inside
-    # iterwalk instead of recursion: pages nest thousands of elements deep
+    # iterwalk instead of recursion: pages nest thousands of elements deep. This loop runs
+    # twice per element of the page: the common steps (text, tails) are inlined.
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
         if not isinstance(tag, str):
-            if event == "end":
-                b.add(el.tail, bool(links), bool(links) and links[-1])
-            continue
-        block = tag in BLOCK_TAGS
-        if event == "start":
-            if block:
+            text = el.tail if event == "end" else None
+        elif event == "start":
+            if tag in BLOCK_TAGS:
                 b.flush(pre > 0)
-                b.tags.append((tag, el))
+                tags.append((tag, el))
             elif tag == "br":
                 # a line break inside a paragraph; "\x00" survives the whitespace folding
-                b.add("\n" if pre else "\x00", False)
+                parts.append("\n" if pre else "\x00")
             elif tag in _CELLS:
-                b.add(" ", False)
+                parts.append(" ")
             if tag == "a":
                 links.append(_is_own(el.get("href"), host))
             elif tag == "pre":
                 pre += 1
-            b.add(el.text, bool(links), bool(links) and links[-1])
-            continue
-        if tag == "a" and links:
-            links.pop()
-        if block:
-            b.flush(pre > 0)
-            b.tags.pop()
-        elif tag in _CELLS:
-            b.add(" ", False)
-        if tag == "pre":
-            pre -= 1
-        if el is not root:
-            b.add(el.tail, bool(links), bool(links) and links[-1])
+            text = el.text
+        else:
+            if tag == "a" and links:
+                links.pop()
+            if tag in BLOCK_TAGS:
+                b.flush(pre > 0)
+                tags.pop()
+            elif tag in _CELLS:
+                parts.append(" ")
+            if tag == "pre":
+                pre -= 1
+            text = el.tail if el is not root else None
+        if text:
+            parts.append(text)
+            if links:
+                b.linked(text, links[-1])
     b.flush()
     return b.blocks
 
