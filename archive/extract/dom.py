@@ -103,9 +103,18 @@ def content_name(value: str) -> bool:
     return _matches(value, _CONTENT, ())
 
 
+#: An element's text with its whitespace folded, counted by libxml2: this runs on every
+#: candidate for removal, some of them wrappers of the whole page.
+_FOLDED_LENGTH = etree.XPath("string-length(normalize-space())")
+
+
 def text_length(el: HtmlElement) -> int:
-    # map, not a generator expression: this runs on every candidate for removal
-    return sum(map(len, map(str.strip, el.itertext())))
+    try:
+        return int(_FOLDED_LENGTH(el))
+    except etree.XPathEvalError as exc:
+        # libxml2 fails this expression only when it cannot allocate the string (a wrapper
+        # of a huge page under the worker's memory cap): say so, as tree.parse does
+        raise MemoryError("libxml2 ran out of memory measuring text") from exc
 
 
 def _link_length(el: HtmlElement) -> int:
