@@ -35,7 +35,10 @@ def parse(text: str) -> HtmlElement | None:
         return None
     except (etree.ParserError, ValueError):
         return None
-    _keep_first(doc, MAX_ELEMENTS)
+    # an element takes 3 characters at least: a shorter page cannot hold more, even with
+    # the elements the parser adds (html, head, body, tbody)
+    if len(text) >= 2 * MAX_ELEMENTS:
+        _keep_first(doc, MAX_ELEMENTS)
     return doc
 
 
