@@ -463,3 +463,30 @@ def test_the_stray_model_is_small_and_shipped_with_the_package():
 
     assert strays.MODEL_PATH.stat().st_size < 100_000
     assert strays.MODEL_PATH.parent.name == "extract"
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "<div>ADVERTISEMENT</div>",
+        "<div>Photo: Jane Doe / City News</div>",
+        "<p><a href='/news/other'>RELATED: Council approves budget</a></p>",
+        "<div><a href='/subscribe'>Subscribe to our newsletter</a></div>",
+    ],
+)
+def test_short_strays_between_an_articles_paragraphs_are_not_its_text(stray: str):
+    # articles repeat no paragraph: a repeated one is a gallery's or layout's copy
+    paragraphs = [f"{_PARAGRAPH} ({n} of 3)" for n in (1, 2, 3)]
+    html = (
+        "<html><head><title>Lanes</title></head><body><article><h1>Lanes</h1>"
+        f"<p>{paragraphs[0]}</p>{stray}<p>{paragraphs[1]}</p><p>{paragraphs[2]}</p>"
+        "</article></body></html>"
+    )
+    text = extract(html.encode(), "text/html", "https://news.example.org/2024/05/lanes").text
+    assert text == "\n\n".join(paragraphs)
+
+
+def test_a_page_of_nothing_but_short_lines_keeps_them():
+    html = "<html><body><div>Opening hours</div><div>Mon to Fri, 9 to 5</div></body></html>"
+    text = extract(html.encode(), "text/html", "https://shop.example.org/hours").text
+    assert "Mon to Fri, 9 to 5" in text
