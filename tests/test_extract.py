@@ -469,7 +469,6 @@ def test_the_stray_model_is_small_and_shipped_with_the_package():
     "stray",
     [
         "<div>ADVERTISEMENT</div>",
-        "<div>Photo: Jane Doe / City News</div>",
         "<p><a href='/news/other'>RELATED: Council approves budget</a></p>",
         "<div><a href='/subscribe'>Subscribe to our newsletter</a></div>",
     ],
