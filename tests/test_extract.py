@@ -394,3 +394,98 @@ def test_extract_file_by_suffix(tmp_path: Path):
     broken = tmp_path / "broken.html.gz"
     broken.write_bytes(b"not gzip at all")
     assert extract_file(broken).text == ""
+
+
+# --- one reading of the page ------------------------------------------------------------------
+
+_PARAGRAPH = (
+    "The council voted on Tuesday to extend the bike lanes along the avenue, after two years "
+    "of trials that the city's own report calls a success for riders and shops alike."
+)
+
+
+def test_a_share_bar_inside_a_paragraph_leaves_the_paragraph_whole():
+    html = (
+        "<html><body><header><a href='/'>Home</a> <a href='/news'>News</a></header><article>"
+        f"<h1>Lanes</h1><p>{_PARAGRAPH} <span class='share-links'><a href='/s'>Share</a>"
+        f"<a href='/t'>Tweet</a></span> The work starts in May.</p><p>{_PARAGRAPH}</p>"
+        "</article><footer>© 2024 City News</footer></body></html>"
+    )
+    text = extract(html.encode(), "text/html", "https://news.example.org/2024/05/lanes").text
+    assert f"{_PARAGRAPH} The work starts in May." in text
+    assert "Share" not in text and "Tweet" not in text and "Home" not in text
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<p>Before <span class='social-share'><a href='/x'>Share</a></span> after.</p>",
+        "<div>Run before <div class='related-links'><a href='/r'>More</a></div> run after.</div>",
+        "<div>Lead <nav><a href='/a'>A</a></nav><b>bold</b> tail <aside>Ad</aside></div>",
+        "<ul><li>One <a class='btn-share' href='/s'>Share</a></li><li>Two</li></ul>",
+    ],
+)
+def test_removing_chrome_gives_the_blocks_a_fresh_reading_would(inner: str):
+    # the page is rendered once; what chrome removal changes is rendered again, locally
+    from archive.extract import dom, tree
+    from archive.extract.mass import after_removal, measure
+
+    page = f"<div id='page'><p>{_PARAGRAPH}</p>{inner}<p>{_PARAGRAPH}</p></div>"
+    doc = tree.parse(f"<html><body>{page}</body></html>")
+    assert doc is not None
+    body = dom.body_of(doc)
+    mass = measure(body, "example.org")
+    changed = dom.strip_boilerplate(doc, mass)
+    incremental = after_removal(mass, body, changed, "example.org")
+    fresh = measure(body, "example.org")
+    assert [(b.text, b.tag, b.link_chars) for b in incremental.blocks] == [
+        (b.text, b.tag, b.link_chars) for b in fresh.blocks
+    ]
+    assert incremental.prose == fresh.prose
+
+
+def test_a_preview_runs_no_other_extractor():
+    # trafilatura's reading of the container doubled the cost of a preview
+    import subprocess
+    import sys
+
+    page = f"<html><body><article><p>{_PARAGRAPH}</p></article></body></html>".encode()
+    code = (
+        "import sys; from archive.extract import extract; "
+        f"extract({page!r}, 'text/html'); print('trafilatura' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_stray_model_is_small_and_shipped_with_the_package():
+    from archive.extract import strays
+
+    assert strays.MODEL_PATH.stat().st_size < 100_000
+    assert strays.MODEL_PATH.parent.name == "extract"
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "<div>ADVERTISEMENT</div>",
+        "<p><a href='/news/other'>RELATED: Council approves budget</a></p>",
+        "<div><a href='/subscribe'>Subscribe to our newsletter</a></div>",
+    ],
+)
+def test_short_strays_between_an_articles_paragraphs_are_not_its_text(stray: str):
+    # articles repeat no paragraph: a repeated one is a gallery's or layout's copy
+    paragraphs = [f"{_PARAGRAPH} ({n} of 3)" for n in (1, 2, 3)]
+    html = (
+        "<html><head><title>Lanes</title></head><body><article><h1>Lanes</h1>"
+        f"<p>{paragraphs[0]}</p>{stray}<p>{paragraphs[1]}</p><p>{paragraphs[2]}</p>"
+        "</article></body></html>"
+    )
+    text = extract(html.encode(), "text/html", "https://news.example.org/2024/05/lanes").text
+    assert text == "\n\n".join(paragraphs)
+
+
+def test_a_page_of_nothing_but_short_lines_keeps_them():
+    html = "<html><body><div>Opening hours</div><div>Mon to Fri, 9 to 5</div></body></html>"
+    text = extract(html.encode(), "text/html", "https://shop.example.org/hours").text
+    assert "Mon to Fri, 9 to 5" in text

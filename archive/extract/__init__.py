@@ -16,7 +16,7 @@ from pathlib import Path
 from archive.extract import charset, sniff
 
 EXTRACTOR = "cited-archive-extract"
-EXTRACTOR_VERSION = "1.1"
+EXTRACTOR_VERSION = "1.2"
 #: A local ``.gz`` file is not read past this many bytes decoded (ARCHIVE_MAX_BODY_SIZE's
 #: default, the crawl's cap on bodies).
 MAX_GUNZIPPED = 50 * 1024 * 1024

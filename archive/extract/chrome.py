@@ -57,7 +57,8 @@ def is_notice(block: render.Block) -> bool:
     replies.", "Free shipping over $100", "© 2024 ..."), a reading time, an author's bio or
     a question that sells ("Ready to get pests out of your home?")."""
     text = block.text.strip(rules.UI_STRIP)
-    words = len(text.split())
+    # split no further than needed: most blocks are paragraphs, far over the limit
+    words = len(text.split(None, rules.NOTICE_MAX_WORDS))
     if words > rules.NOTICE_MAX_WORDS:
         return False
     if rules.NOTICES.match(text) is not None:
@@ -77,9 +78,15 @@ def is_menu_row(block: render.Block) -> bool:
             return True
     if block.tag == "tr":  # "Yes Yes Yes Yes" is a comparison table's row
         return False
-    words = WORDS.findall(text.lower())
-    distinct = len(set(words))
-    return 0 < distinct <= 4 and len(words) >= rules.TICKER_MIN_REPEATS * distinct
+    # stop at the fifth distinct word: a paragraph is no ticker, and most blocks are those
+    seen: set[str] = set()
+    count = 0
+    for match in WORDS.finditer(text.lower()):
+        seen.add(match.group())
+        if len(seen) > 4:
+            return False
+        count += 1
+    return bool(seen) and count >= rules.TICKER_MIN_REPEATS * len(seen)
 
 
 def without_lead_bylines(blocks: list[render.Block]) -> list[render.Block]:

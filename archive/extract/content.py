@@ -5,7 +5,7 @@ Steps: parse; read metadata (before cleaning, it needs <head>); remove what is n
 question's comments); measure the text and prose under each element (``mass``); pick the
 element holding the main content (``region``); keep its blocks (``render``) minus the site's
 own controls, prompts and notices (``chrome``), and for articles what surrounds the text
-(``article``), confirmed by a second reading (``crosscheck``).
+(``article``), without the short strays a learned model spots (``strays``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from lxml.html import HtmlElement
 from archive.extract import dom, render, rules, tree
 from archive.extract.article import article_blocks
 from archive.extract.chrome import is_chrome_text, thread_blocks, without_lead_bylines
-from archive.extract.crosscheck import confirm_short_blocks
-from archive.extract.mass import Mass, measure
+from archive.extract.mass import Mass, after_removal, measure
 from archive.extract.metadata import Metadata, extract_metadata
 from archive.extract.pagetype import article_hint, is_forum, is_product
 from archive.extract.region import main_container, within
+from archive.extract.strays import without_strays
 from archive.extract.text import same_words
 
 
@@ -55,15 +55,15 @@ def extract_html(text: str, url: str | None = None) -> HtmlResult:
     if forum:
         blocks = thread_blocks(blocks)
     if article:
-        blocks = confirm_short_blocks(article_blocks(blocks, root, md.title), root)
+        blocks = without_strays(article_blocks(blocks, root, md.title), True, mass)
     else:
         # a page's main region starts at its headline: before it are breadcrumbs and promos
         blocks = without_lead_bylines(blocks[_headline(blocks, md.title) :])
         if not forum:
-            # the preview shows the start: hold it to trafilatura's confirmation too, while
-            # the rest keeps the items of listings that trafilatura would drop
+            # the preview shows the start: its strays go, while the rest keeps a listing's
+            # short items
             head = _head(blocks, rules.PREVIEW_CHARS)
-            blocks = confirm_short_blocks(blocks[:head], root) + blocks[head:]
+            blocks = without_strays(blocks[:head], False, mass) + blocks[head:]
     return HtmlResult(render.join(blocks), md)
 
 
@@ -103,11 +103,12 @@ def _clean(
 ) -> tuple[HtmlElement, Mass]:
     dom.unwrap_noscript(doc)
     dom.strip_unreadable(doc, drop_hidden)
-    dom.strip_boilerplate(doc, keep_comments=forum)
-    dom.strip_post_comments(doc)
+    body = dom.body_of(doc)
+    mass = measure(body, host, prose_only=True)
+    changed = dom.strip_boilerplate(doc, mass, keep_comments=forum)
+    changed += dom.strip_post_comments(doc)
     if product:
         # reviews and other products go before the main region is chosen: on a shop page
         # the reviews often hold more prose than the product's description
-        dom.strip_named(doc, dom.shop_extra_name)
-    body = dom.body_of(doc)
-    return body, measure(body, host)
+        changed += dom.strip_named(doc, dom.shop_extra_name)
+    return body, after_removal(mass, body, changed, host)

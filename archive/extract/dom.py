@@ -11,11 +11,14 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from lxml import etree
 from lxml.html import HtmlElement
 
-from archive.extract import rules
-from archive.extract.mass import Mass, measure
+from archive.extract import render, rules
+from archive.extract.mass import Mass
 
+#: What a removal returns: per element removed, the block whose own runs it changed.
+Changed = list[HtmlElement | None]
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SPLIT = re.compile(r"[-_\s:./]+")
 
@@ -100,8 +103,18 @@ def content_name(value: str) -> bool:
     return _matches(value, _CONTENT, ())
 
 
+#: An element's text with its whitespace folded, counted by libxml2: this runs on every
+#: candidate for removal, some of them wrappers of the whole page.
+_FOLDED_LENGTH = etree.XPath("string-length(normalize-space())")
+
+
 def text_length(el: HtmlElement) -> int:
-    return sum(len(t.strip()) for t in el.itertext())
+    try:
+        return int(_FOLDED_LENGTH(el))
+    except etree.XPathEvalError as exc:
+        # libxml2 fails this expression only when it cannot allocate the string (a wrapper
+        # of a huge page under the worker's memory cap): say so, as tree.parse does
+        raise MemoryError("libxml2 ran out of memory measuring text") from exc
 
 
 def _link_length(el: HtmlElement) -> int:
@@ -109,13 +122,13 @@ def _link_length(el: HtmlElement) -> int:
 
 
 def is_hidden(el: HtmlElement) -> bool:
-    attrib = el.attrib
-    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
+    # el.get, not el.attrib: an attribute proxy per element costs a fifth of this test
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
-    style = attrib.get("style")
+    style = el.get("style")
     if style and rules.HIDDEN_STYLE.search(style):
         return True
-    classes = attrib.get("class")
+    classes = el.get("class")
     if not classes:
         return False
     tokens = classes.lower().split()
@@ -165,10 +178,19 @@ def _chrome_kind(el: HtmlElement) -> str | None:
     return None
 
 
-def _drop(el: HtmlElement) -> None:
+def _drop(el: HtmlElement) -> HtmlElement | None:
+    """Remove ``el``; return the block element around it whose own text runs change (an
+    inline element's text was in them, or the runs before and after it now join), if any."""
     parent = el.getparent()
-    if parent is not None:
-        el.drop_tree()
+    if parent is None:
+        return None
+    following = el.getnext()
+    joins = el.tag not in render.BLOCK_TAGS or bool(el.tail and el.tail.strip())
+    joins = joins or (following is not None and following.tag not in render.BLOCK_TAGS)
+    el.drop_tree()
+    while joins and parent is not None and parent.tag not in render.BLOCK_TAGS:
+        parent = parent.getparent()
+    return parent if joins else None
 
 
 def unwrap_noscript(doc: HtmlElement) -> None:
@@ -187,32 +209,32 @@ def strip_unreadable(doc: HtmlElement, drop_hidden: bool = True) -> None:
     """Remove elements without readable text and (unless told not to) hidden elements."""
     doomed = []
     unwrapped = []
-    stack = [doc]
-    while stack:
-        el = stack.pop()
-        for child in el:
-            tag = child.tag
-            if not isinstance(tag, str):
-                doomed.append(child)
-            elif tag in rules.DROP_TAGS:
-                # an unclosed <button> makes the parser put the rest of the page inside it
-                # (a textarea holding text, "republish this article" HTML, is not that)
-                if tag in rules.UNCLOSED_TAGS and len(child) and text_length(child) > 200:
-                    unwrapped.append(child)
-                    stack.append(child)
-                else:
-                    doomed.append(child)
-            elif drop_hidden and is_hidden(child) and not _keep_hidden(child):
-                doomed.append(child)
+    # a walk in C that skips what is doomed: the page's one pass over all its elements
+    walker = etree.iterwalk(doc, events=("start",))
+    for _event, el in walker:
+        tag = el.tag
+        if el is doc:
+            continue
+        if not isinstance(tag, str):
+            doomed.append(el)
+        elif tag in rules.DROP_TAGS:
+            # an unclosed <button> makes the parser put the rest of the page inside it
+            # (a textarea holding text, "republish this article" HTML, is not that)
+            if tag in rules.UNCLOSED_TAGS and len(el) and text_length(el) > 200:
+                unwrapped.append(el)
             else:
-                stack.append(child)
+                doomed.append(el)
+                walker.skip_subtree()
+        elif drop_hidden and is_hidden(el) and not _keep_hidden(el):
+            doomed.append(el)
+            walker.skip_subtree()
     for el in doomed:
         _drop(el)
     for el in unwrapped:
         el.drop_tag()
 
 
-def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
+def strip_boilerplate(doc: HtmlElement, mass: Mass, keep_comments: bool = False) -> Changed:
     """Remove site chrome and class/id-named boilerplate, sparing the wrappers of the content.
 
     A class such as "and-w-sidebar" or "page-with-nav" can sit on the element that wraps the
@@ -220,10 +242,9 @@ def strip_boilerplate(doc: HtmlElement, keep_comments: bool = False) -> None:
     therefore not removed on its name alone, unless it is all links [test: all_navigation].
     """
     root = body_of(doc)
-    mass = measure(root)
     text_limit = rules.MAX_REMOVED_SHARE * max(1, text_length(root))
     prose_limit = rules.MAX_REMOVED_SHARE * max(rules.PROSE_MIN_CHARS, mass.prose.get(root, 0))
-    _strip_outermost(
+    return _strip_outermost(
         root, lambda el: _is_boilerplate(el, keep_comments, mass, prose_limit, text_limit)
     )
 
@@ -278,20 +299,19 @@ _POST_COMMENTS = (
 )
 
 
-def strip_post_comments(doc: HtmlElement) -> None:
+def strip_post_comments(doc: HtmlElement) -> Changed:
     """Remove the comments under a question or an answer (schema.org microdata, as Stack
     Exchange marks them): asides to a post, where the answers are the content. Replies on
     forums (Discourse marks them as Comment too) are not under a Question or Answer."""
-    for el in doc.xpath(_POST_COMMENTS):
-        _drop(el)
+    return [_drop(el) for el in doc.xpath(_POST_COMMENTS)]
 
 
-def strip_named(doc: HtmlElement, named: Callable[[str], bool]) -> None:
+def strip_named(doc: HtmlElement, named: Callable[[str], bool]) -> Changed:
     """Remove the elements whose class or id ``named`` (outermost first), except one holding
     most of the page's text: that is a layout wrapper, not the part it is named after."""
     root = body_of(doc)
     limit = rules.MAX_NAMED_SHARE * max(1, text_length(root))
-    _strip_outermost(
+    return _strip_outermost(
         root,
         lambda el: (
             (named(el.get("class") or "") or named(el.get("id") or "")) and text_length(el) < limit
@@ -305,21 +325,18 @@ def body_of(doc: HtmlElement) -> HtmlElement:
     return body if body is not None else doc
 
 
-def _strip_outermost(root: HtmlElement, doomed: Callable[[HtmlElement], bool]) -> None:
+def _strip_outermost(root: HtmlElement, doomed: Callable[[HtmlElement], bool]) -> Changed:
     """Remove the outermost elements below ``root`` that are ``doomed`` (their descendants go
     with them and are not asked), except the containers that are never removed whole."""
     found = []
-    stack = [root]
-    while stack:
-        el = stack.pop()
-        for child in el:
-            if (
-                isinstance(child.tag, str)
-                and child.tag not in rules.PROTECTED_TAGS
-                and doomed(child)
-            ):
-                found.append(child)
-            else:
-                stack.append(child)
-    for el in found:
-        _drop(el)
+    walker = etree.iterwalk(root, events=("start",))
+    for _event, el in walker:
+        if (
+            el is not root
+            and isinstance(el.tag, str)
+            and el.tag not in rules.PROTECTED_TAGS
+            and doomed(el)
+        ):
+            found.append(el)
+            walker.skip_subtree()
+    return [_drop(el) for el in found]

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from archive.extract import PageMetadata, rules
@@ -185,6 +186,11 @@ def _title(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | Non
     return h1s[0] if len(h1s) == 1 else None
 
 
+# compiled once: doc.xpath(str) compiles its expression on every page
+_AUTHOR_XPATHS = tuple(etree.XPath(xpath) for xpath in rules.AUTHOR_XPATHS)
+_DATE_XPATH = etree.XPath(rules.DATE_XPATH)
+
+
 def _author(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | None) -> str | None:
     if article is not None:
         cleaned = (_clean(n) for n in _names(article.get("author")))
@@ -195,8 +201,8 @@ def _author(doc: HtmlElement, meta: dict[str, str], article: dict[str, Any] | No
         value = _clean(meta.get(key))
         if value and not value.startswith("http"):
             return value
-    for xpath in rules.AUTHOR_XPATHS:
-        for el in doc.xpath(xpath):
+    for find in _AUTHOR_XPATHS:
+        for el in find(doc):
             text = _clean(el.text_content())
             if text and len(text) < 80:
                 return rules.BYLINE_PREFIX.sub("", text).strip() or None
@@ -209,7 +215,7 @@ def _published(doc: HtmlElement, meta: dict[str, str], obj: dict[str, Any] | Non
     for candidate in candidates:
         if found := iso_date(candidate):
             return found
-    for el in doc.xpath(rules.DATE_XPATH):
+    for el in _DATE_XPATH(doc):
         if found := iso_date(el.get("datetime") or el.get("content") or el.text_content()):
             return found
     return None

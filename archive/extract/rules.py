@@ -447,10 +447,9 @@ DATELINE = re.compile(
 )
 # The wiki shows this much of a preview (docs/design.md §6).
 PREVIEW_CHARS = 3000
-# crosscheck.py: trafilatura's reading is trusted when it contains this share of our article
-# text; list items, table rows, definitions and code are ours to keep whatever it says.
-CROSSCHECK_MIN_AGREEMENT = 0.6
-CROSSCHECK_OWN_TAGS = frozenset({"li", "tr", "dd", "dt", "pre"})
+# strays.py: list items, table rows, definitions and code are items of the content, which the
+# stray-block model does not judge.
+ITEM_TAGS = frozenset({"li", "tr", "dd", "dt", "pre"})
 # A block this long seen twice in an article is a repeat (captions, galleries).
 REPEAT_MIN_CHARS = 100
 # In an article, photo captions and credits: not text a reader cites. (On product and listing

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from lxml import etree
-from lxml.html import HtmlElement, HtmlElementClassLookup, HTMLParser, document_fromstring
+from lxml.html import HtmlElement
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # libxml2 drops what follows an early </body> or </html>, which pages emit twice (a template's
@@ -35,7 +35,10 @@ def parse(text: str) -> HtmlElement | None:
         return None
     except (etree.ParserError, ValueError):
         return None
-    _keep_first(doc, MAX_ELEMENTS)
+    # an element takes 3 characters at least: a shorter page cannot hold more, even with
+    # the elements the parser adds (html, head, body, tbody)
+    if len(text) >= 2 * MAX_ELEMENTS:
+        _keep_first(doc, MAX_ELEMENTS)
     return doc
 
 
@@ -48,7 +51,12 @@ _OPTIONS: dict[str, Any] = {
     # builders reach
     "huge_tree": True,
 }
-_PARSER = HTMLParser(**_OPTIONS)
+# Every element is an HtmlElement, looked up in C: lxml.html's own lookup calls back into
+# Python for each element proxy (a tenth of the extraction's time), to hand out form and
+# input classes that extraction never uses.
+_LOOKUP = etree.ElementDefaultClassLookup(element=HtmlElement)
+_PARSER = etree.HTMLParser(**_OPTIONS)
+_PARSER.set_element_class_lookup(_LOOKUP)
 #: Characters fed to the parser at a time.
 _CHUNK = 1 << 16
 
@@ -58,16 +66,19 @@ def _parse_at_most(text: str, limit: int) -> HtmlElement:
     it holds ``limit`` elements: the tree of a page of millions of tiny elements never
     exists whole (the memory parser would build all of it first)."""
     if len(text) < 3 * limit:  # an element takes 3 characters at least: at most `limit`
-        return document_fromstring(text, parser=_PARSER)
+        return _document(etree.fromstring(text, parser=_PARSER))
     parser = etree.HTMLPullParser(events=("start",), **_OPTIONS)
-    parser.set_element_class_lookup(HtmlElementClassLookup())
+    parser.set_element_class_lookup(_LOOKUP)
     elements = 0
     for start in range(0, len(text), _CHUNK):
         parser.feed(text[start : start + _CHUNK])
         elements += sum(1 for _ in parser.read_events())
         if elements > limit:
             break
-    doc = parser.close()
+    return _document(parser.close())
+
+
+def _document(doc: Any) -> HtmlElement:
     if doc is None:
         raise etree.ParserError("Document is empty")
     return doc
