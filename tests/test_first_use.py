@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sites import Fixed, LocalSite, Redirect, minimal_pdf
+from warctools import assert_warcio_check
 
 ARCHIVE = str(Path(sys.executable).parent / "archive")
 ERROR_PAGE = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1>"
@@ -326,3 +327,32 @@ def test_list_jsonl_streams_one_object_per_line(archive_home: Path, tmp_path: Pa
     assert [r["url"] for r in json.loads(archive("list", "--json").stdout)] == [
         json.loads(line)["url"] for line in lines
     ]
+
+
+def test_scrapy_crawl_resources_is_the_same_crawl(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    """`scrapy crawl resources` from the project folder: its own job, standard WARCs, the
+    pages recorded as `archive crawl` records them."""
+    paths = ["/a", "/b"]
+    for path in paths:
+        site.set(path, Fixed(f"<html><title>{path}</title><p>Page {path} text.</p>".encode()))
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(site.url(p) + "\n" for p in paths))
+    scrapy = str(Path(sys.executable).parent / "scrapy")
+    root = Path(__file__).resolve().parents[1]  # where scrapy.cfg is
+    result = subprocess.run(
+        [scrapy, "crawl", "resources", "-a", f"source={listing}", "-s", "LOG_LEVEL=WARNING"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_warcio_check(sorted((archive_home / "warcs").glob("*.warc.gz")))
+    listed = archive("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert sorted(r["url"] for r in rows) == sorted(site.url(p) for p in paths)
+    assert {r["link_state"] for r in rows} == {"alive"}
+    assert "Page /a text." in archive("show", site.url("/a")).stdout
