@@ -20,61 +20,32 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = str(Path(sys.executable).parent / "archive")
+sys.path.insert(0, str(ROOT / "tests"))
+from sites import NOT_FOUND, Fixed, LocalSite, Slow  # noqa: E402
+from stores import _pg_schema_url  # noqa: E402
 
 
-class Slow(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    latency = 0.1
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        time.sleep(self.latency)
-        status = 404 if self.path == "/robots.txt" else 200
-        body = f"<html><title>{self.path}</title><p>Cited page {self.path}.</p></html>".encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_: object) -> None:
-        pass
-
-
-def start_hosts(count: int, latency: float) -> list[tuple[ThreadingHTTPServer, str]]:
-    Slow.latency = latency
-    servers = []
-    for n in range(1, count + 1):
-        server = ThreadingHTTPServer((f"127.0.0.{n}", 0), Slow)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append((server, f"http://127.0.0.{n}:{server.server_address[1]}"))
-    return servers
-
-
-def fresh_schema(pg: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    return schema, f"{pg}?options=-csearch_path%3D{schema}"
-
-
-def drop_schema(pg: str, schema: str) -> None:
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+def start_hosts(count: int, pages: int, latency: float) -> tuple[list[LocalSite], list[str]]:
+    """``count`` local sites (127.0.0.1, 127.0.0.2, ...: a host each) holding ``pages``
+    pages between them, every answer ``latency`` seconds late; the sites and the URLs."""
+    sites = [LocalSite(host=f"127.0.0.{n}").start() for n in range(1, count + 1)]
+    for site in sites:
+        site.set("/robots.txt", Slow(NOT_FOUND, latency))
+    urls = []
+    for i in range(pages):
+        site, path = sites[i % count], f"/page/{i}"
+        body = f"<html><title>{path}</title><p>Cited page {path}.</p></html>".encode()
+        site.set(path, Slow(Fixed(body), latency))
+        urls.append(site.url(path))
+    return sites, urls
 
 
 def env_for(home: Path, db: str, args: argparse.Namespace, prefix: str, name: str) -> dict:
@@ -97,7 +68,8 @@ def env_for(home: Path, db: str, args: argparse.Namespace, prefix: str, name: st
 def run(workers: int, urls: list[str], args: argparse.Namespace, tmp: Path) -> dict:
     import redis
 
-    schema, db = fresh_schema(args.pg)
+    schema = _pg_schema_url(args.pg)
+    db = next(schema)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     base = tmp / f"{workers}-workers"
     listing = base / "list.txt"
@@ -126,7 +98,7 @@ def run(workers: int, urls: list[str], args: argparse.Namespace, tmp: Path) -> d
             ).one()
         engine.dispose()
     finally:
-        drop_schema(args.pg, schema)
+        schema.close()
         client = redis.Redis.from_url(args.redis)
         keys = list(client.scan_iter(f"{prefix}:*"))
         if keys:
@@ -144,8 +116,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    servers = start_hosts(args.hosts, args.latency)
-    urls = [f"{servers[i % args.hosts][1]}/page/{i}" for i in range(args.pages)]
+    sites, urls = start_hosts(args.hosts, args.pages, args.latency)
     print(
         f"{args.pages} pages on {args.hosts} hosts answering after {args.latency * 1000:.0f} ms; "
         f"each worker {args.concurrency} requests at once, 1 a host, previews on; {os.cpu_count()}"
@@ -161,8 +132,8 @@ def main() -> None:
                 f"({result['crawl']:.1f} s), {args.pages / result['wall']:.1f} pages/s "
                 f"start to end ({result['wall']:.1f} s)"
             )
-    for server, _ in servers:
-        server.shutdown()
+    for site in sites:
+        site.stop()
     crawl = results[1]["crawl"] / results[3]["crawl"]
     wall = results[1]["wall"] / results[3]["wall"]
     print(f"3 workers / 1 worker: {crawl:.2f}x over the crawl, {wall:.2f}x start to end")

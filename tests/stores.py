@@ -16,17 +16,17 @@ from archive.store.db import Store
 PG_SERVER = os.environ.get("ARCHIVE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _pg_schema_url() -> Iterator[str]:
+def _pg_schema_url(server: str = PG_SERVER) -> Iterator[str]:
     """A fresh schema per test, dropped afterwards, so tests never see each other's rows."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:  # the machine promises a server; say so loudly
-        pytest.fail(f"PostgreSQL at {PG_SERVER} is not reachable: {exc}")
+        pytest.fail(f"PostgreSQL at {server} is not reachable: {exc}")
     try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+        yield f"{server}?options=-csearch_path%3D{schema}"
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
