@@ -86,6 +86,14 @@ DOWNLOAD_HANDLERS = {
 # dropped before the record pipeline.
 DOWNLOADER = "crawler.stops.StoppableDownloader"
 ITEM_PIPELINES = {"crawler.stops.DropStopped": 100, "crawler.pipelines.RecordPipeline": 300}
+# A page's callback yields one item (and its requisites' requests): Scrapy's 100 starts
+# 100 asyncio tasks for every response's output, a fifth of the reactor's time here.
+CONCURRENT_ITEMS = 4
+# A response stays in the scraper until the recorder process has committed its row (and
+# its preview is made): Scrapy's 5 MB, meant for pipelines in the reactor's thread, holds
+# the crawl to about 20 pages of 250 KB between download and commit, and the downloads
+# wait for the recorder's round trips instead of overlapping them.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 32_000_000
 EXTENSIONS = {
     "crawler.session.ArchiveSession": 0,
     "crawler.logs.HostWarnings": 0,
