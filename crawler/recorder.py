@@ -230,13 +230,18 @@ def _commit(conn: Connection, path: RecordPath, held: list[Any]) -> bool:
     """Commit the held captures' rows and send their answers (their failure, if the commit
     fails); False once the crawl is gone."""
     try:
-        if path.refused is None:
-            path.guarded(path.commit)
-        else:  # the rows of the captures whose records were flushed before the failed write
-            path.commit()
+        # once a write has failed: the rows of the captures flushed before it
+        refused = path.guarded(path.commit) if path.refused is None else path.commit()
     except Exception as exc:  # noqa: BLE001 - each capture's caller sees it
         failure = _portable(exc)
         held = [(call_id, False, failure) for call_id, _, _ in held]
+    else:
+        held = [
+            (call_id, False, _portable(refused[outcome.capture_id]))
+            if outcome.capture_id in refused
+            else (call_id, ok, outcome)
+            for call_id, ok, outcome in held
+        ]
     return all(_send(conn, answer) for answer in held)
 
 

@@ -486,3 +486,31 @@ def test_failed_fetches_are_recorded_with_their_class(
     # Failed attempts are in the WARC too, as metadata records naming the error.
     failures = [r for r in warcio_index(files) if r["warc-type"] == "metadata"]
     assert len(failures) >= len(urls)
+
+
+def test_a_capture_the_store_refuses_leaves_the_others_of_its_group(
+    site: LocalSite, archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pages are answered together, so their rows meet in one commit of the recorder.
+    gate = threading.Event()
+    paths = [f"/story/{n}" for n in range(8)]
+    for n, path in enumerate(paths):
+        site.set(path, Held(Fixed(realistic_page(n, 5000)), gate))
+    listing = write_list(tmp_path / "list.txt", site, paths)
+    monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "8")
+    imported = subprocess.run([ARCHIVE, "import", str(listing)], capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    refused = site.url("/story/5")
+    with sqlite3.connect(archive_home / "archive.sqlite3") as db:
+        db.execute(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON captures "
+            f"WHEN NEW.requested_url = '{refused}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    threading.Timer(2.0, gate.set).start()
+    result = crawl("--all")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert f"could not record {refused}" in result.stderr
+    got = captures_by_path(open_store(archive_home), site)
+    assert sorted(got) == sorted(p for p in paths if p != "/story/5")
+    assert all(c.http_status == 200 and c.warc_record_id for [c] in got.values())
+    assert_warcio_check(warc_files(archive_home))

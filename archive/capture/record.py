@@ -116,16 +116,19 @@ def change_size(old: str, new: str) -> int:
 
 def new_capture_id(session: Session, resource: Resource, when: datetime, salt: str) -> str:
     """Capture id for (resource, second); a sequence number separates same-second attempts."""
+    pending = {row.capture_id for row in session.new if isinstance(row, Capture)}
     for sequence in range(1000):
         cid = ids.capture_id_for(resource.number, when, salt, sequence)
         taken = select(Capture.capture_id).where(Capture.capture_id == cid)
-        if session.scalar(taken) is None:  # one column: no row loaded
+        if cid not in pending and session.scalar(taken) is None:  # one column: no row loaded
             return cid
     raise RuntimeError("more than 1000 captures of one resource in one second")
 
 
 def previous_text_capture(session: Session, resource_id: str, before: datetime) -> Capture | None:
-    return session.scalar(
+    """The resource's last capture with text before ``before``: in the store, or added to
+    the session and not flushed yet (a session without autoflush holds a group's rows)."""
+    found = session.scalar(
         select(Capture)
         .where(
             Capture.resource_id == resource_id,
@@ -135,17 +138,29 @@ def previous_text_capture(session: Session, resource_id: str, before: datetime) 
         .order_by(Capture.fetched_at.desc())
         .limit(1)
     )
+    for row in session.new:
+        if (
+            isinstance(row, Capture)
+            and row.resource_id == resource_id
+            and row.content_hash is not None
+            and row.fetched_at < before
+            and (found is None or row.fetched_at > found.fetched_at)
+        ):
+            found = row
+    return found
 
 
-def capture_row(session: Session, outcome: FetchOutcome) -> Capture:
-    """Insert the capture row with its preview and change flag (link state untouched)."""
+def capture_row(session: Session, outcome: FetchOutcome, flush: bool = True) -> Capture:
+    """Insert the capture row with its preview and change flag (link state untouched);
+    ``flush=False`` leaves it pending, for a caller that flushes many rows at once."""
     columns = {k: v for k, v in vars(outcome).items() if k not in ("preview", "hops", "requisites")}
     capture = Capture(**columns, redirect_chain=[hop.to_json() for hop in outcome.hops])
     capture.requisites = [requisite_row(n, r) for n, r in enumerate(outcome.requisites)]
     if outcome.preview is not None:
         apply_preview(session, capture, outcome.preview)
     session.add(capture)
-    session.flush()  # a later capture's text_changed compares with this one
+    if flush:
+        session.flush()
     return capture
 
 
@@ -204,15 +219,17 @@ def record_capture(
     refresh_by_type: dict[str, float] | None = None,
     now: datetime | None = None,
     resource: Resource | None = None,
+    flush: bool = True,
 ) -> Capture:
     """Insert the capture row and apply it to the resource's link state and due time
-    (``resource``: its row, when the caller holds it already)."""
+    (``resource``: its row, when the caller holds it already; ``flush``: as for
+    :func:`capture_row`)."""
     resource = resource or session.get(Resource, outcome.resource_id)
     if resource is None:
         raise LookupError(
             f"capture {outcome.capture_id} names unknown resource {outcome.resource_id}"
         )
-    capture = capture_row(session, outcome)
+    capture = capture_row(session, outcome, flush)
     check = Check(
         requested_url=outcome.requested_url,
         final_url=outcome.final_url,
