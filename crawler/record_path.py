@@ -240,10 +240,14 @@ class RecordPath:
         """The latest full capture of ``url`` a new identical payload can refer to: for a
         resource's page, among that resource's captures; for a page requisite (no
         ``resource_id``), among the requisites fetched before. Both by an index: this runs
-        for every response."""
+        for every response. Every capture recorded checks its resource (``apply_check``),
+        so a resource never checked has none to refer to."""
         s = self._session()
         if resource_id is None:
             return _requisite_target(s, url)
+        resource = s.get(Resource, resource_id)
+        if resource is None or resource.last_checked_at is None:
+            return None  # never checked, so never captured: a first crawl's every page
         last = s.execute(
             _TARGET.where(
                 Capture.resource_id == resource_id,

@@ -117,11 +117,15 @@ def change_size(old: str, new: str) -> int:
 def new_capture_id(session: Session, resource: Resource, when: datetime, salt: str) -> str:
     """Capture id for (resource, second); a sequence number separates same-second attempts."""
     pending = {row.capture_id for row in session.new if isinstance(row, Capture)}
+    # Recording a capture checks its resource (apply_check): one never checked has no
+    # capture in the store, only perhaps pending ones in this session.
+    stored = resource.last_checked_at is not None
     for sequence in range(1000):
         cid = ids.capture_id_for(resource.number, when, salt, sequence)
         taken = select(Capture.capture_id).where(Capture.capture_id == cid)
-        if cid not in pending and session.scalar(taken) is None:  # one column: no row loaded
-            return cid
+        if cid in pending or (stored and session.scalar(taken) is not None):  # no row loaded
+            continue
+        return cid
     raise RuntimeError("more than 1000 captures of one resource in one second")
 
 
