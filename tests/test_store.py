@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +24,11 @@ from archive.store.db import (
     make_engine,
     newest_revision,
     pending_migrations,
+    upgrade_with_alembic,
 )
 from archive.store.fulltext import include_name
 from archive.store.models import Base, Capture, Job, LinkEvent, Resource
+from archive.store.snapshot import schema_statements, snapshot_revision
 
 HEAD = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://"))).get_current_head()
 
@@ -276,3 +279,24 @@ def test_migration_files_are_named_by_their_revision() -> None:
     assert len(list((MIGRATIONS / "versions").glob("[0-9]*_*.py"))) == len(
         list(script.walk_revisions())
     )
+
+
+def test_a_new_sqlite_store_has_the_schema_its_migrations_make(tmp_path: Path) -> None:
+    """A new SQLite store is made from archive/store/schema.sql in one script: the same
+    schema, at the same revision, as Alembic running every migration."""
+    stale = "archive/store/schema.sql is stale: python -m archive.store.make_snapshot"
+    assert snapshot_revision() == newest_revision(), stale
+    made = Store(load_config(home=tmp_path / "new", database_url=""))
+    made.close()
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    upgrade_with_alembic(migrated)
+    migrated.dispose()
+    schemas = []
+    for path in (tmp_path / "new" / "archive.sqlite3", tmp_path / "migrated.sqlite3"):
+        db = sqlite3.connect(path)
+        schemas.append(
+            (schema_statements(db), db.execute("SELECT * FROM alembic_version").fetchall())
+        )
+        db.close()
+    assert schemas[0] == schemas[1], stale
+    assert schemas[0][1] == [(HEAD,)]

@@ -93,8 +93,26 @@ def pending_migrations(engine: Engine) -> bool:
     return current != script.get_current_head()
 
 
+def _empty_sqlite(engine: Engine) -> bool:
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as conn:
+        return not conn.scalar(text("SELECT count(*) FROM sqlite_master"))
+
+
 def upgrade(engine: Engine) -> None:
-    """Apply pending migrations in place (the store is upgraded, never recreated)."""
+    """Apply pending migrations in place (the store is upgraded, never recreated); a new
+    SQLite store gets its schema from the migrations' snapshot (archive/store/snapshot.py)."""
+    if _empty_sqlite(engine):
+        from archive.store.snapshot import create_from_snapshot, snapshot_revision
+
+        if snapshot_revision() == newest_revision() and create_from_snapshot(engine):
+            return
+    upgrade_with_alembic(engine)
+
+
+def upgrade_with_alembic(engine: Engine) -> None:
+    """Apply the pending migrations with Alembic."""
     if pending_migrations(engine):
         from alembic import command
 
