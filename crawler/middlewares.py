@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import (
+    MetaRefreshMiddleware as _ScrapyMetaRefreshMiddleware,
+)
 from scrapy.downloadermiddlewares.robotstxt import (
     RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware,
 )
 from scrapy.exceptions import IgnoreRequest, StopDownload
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
@@ -277,3 +281,24 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
             if stored is not None and not isinstance(stored, Deferred):
                 return stored
         return parser
+
+
+#: the bytes that hold the first 4,096 characters Scrapy looks in, in any encoding
+_REFRESH_SCAN = 4 * 4096
+_REFRESH = re.compile(rb"refresh", re.IGNORECASE)
+
+
+class MetaRefreshMiddleware(_ScrapyMetaRefreshMiddleware):
+    """Scrapy's, without decoding the whole page to read its first 4,096 characters (a
+    quarter of a millisecond a page of 250 KB) when those cannot name a refresh: in an
+    encoding where ASCII letters are ASCII bytes (any without NUL bytes in the head, which
+    UTF-16 and UTF-32 put in every ASCII character), the word is then not in the bytes."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
+        if isinstance(response, HtmlResponse):
+            head = response.body[:_REFRESH_SCAN]
+            if b"\0" not in head and not _REFRESH.search(head):
+                return response
+        return super().process_response(request, response)

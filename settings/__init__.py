@@ -67,6 +67,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # Scrapy's, which decodes every page whole to look for a refresh in its head.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
     # Just before RetryMiddleware (550) sees the response, so the retry waits.
     "crawler.middlewares.RetryDelayMiddleware": 555,
     # Scrapy's decompression, with the decoded size capped (crawler/compression.py).

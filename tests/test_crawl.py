@@ -514,3 +514,26 @@ def test_a_capture_the_store_refuses_leaves_the_others_of_its_group(
     assert sorted(got) == sorted(p for p in paths if p != "/story/5")
     assert all(c.http_status == 200 and c.warc_record_id for [c] in got.values())
     assert_warcio_check(warc_files(archive_home))
+
+
+def test_a_meta_refresh_is_followed_in_any_encoding(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    refresh = '<html><head><meta http-equiv="Refresh" content="0; url=/landed"></head></html>'
+    site.set("/moved", Fixed(refresh.encode()))
+    site.set("/moved-16", Fixed(refresh.encode("utf-16"), content_type="text/html; charset=utf-16"))
+    site.set("/landed", Fixed(realistic_page(1, 3000)))
+    site.set("/stays", Fixed(html_page("Stays", "Refresh the page, it says: no tag.").encode()))
+    listing = write_list(tmp_path / "list.txt", site, ["/moved", "/moved-16", "/stays"])
+    result = crawl("--source", str(listing))
+    assert result.returncode == 0, result.stderr[-3000:]
+    got = captures_by_path(open_store(archive_home), site)
+    for path in ("/moved", "/moved-16"):
+        [capture] = got[path]
+        assert capture.final_url == site.url("/landed"), path
+        assert [hop["url"] for hop in capture.redirect_chain] == [
+            site.url(path),
+            site.url("/landed"),
+        ]
+    [stays] = got["/stays"]
+    assert stays.final_url == site.url("/stays") and len(stays.redirect_chain) == 1
