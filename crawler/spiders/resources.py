@@ -128,8 +128,11 @@ class ResourcesSpider(scrapy.Spider):
                 from archive.registry.lookup import find_resource
 
                 found = [find_resource(s, ref, store.config.hashids_salt) for ref in self.ids]
-                found += list(s.scalars(select(Resource).where(Resource.resource_id.in_(chosen))))
                 rows = {r.resource_id: r.url for r in found}
+                # two columns, not whole rows: there may be 6,000 of them
+                listed = select(Resource.resource_id, Resource.url)
+                listed = listed.where(Resource.resource_id.in_(chosen))
+                rows |= dict(s.execute(listed).tuples().all())
                 items = list(rows.items())
                 return items[: self.limit] if self.limit else items
             return due_refs(
