@@ -42,7 +42,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from archive.capture.record import FetchOutcome
+from archive.capture.outcome import FetchOutcome
 from archive.capture.schema import Hop, Requisite
 from archive.extract.requisites import DOM, SCREENSHOT
 from archive.extract.shell import script_shell

@@ -11,9 +11,9 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
+from archive.capture.outcome import FetchOutcome
 from archive.capture.pool import Bounds, PreviewPool
 from archive.capture.preview import Preview
-from archive.capture.record import FetchOutcome
 from crawler.items import FetchItem
 from crawler.record_path import PreviewUnknown
 from crawler.session import ArchiveSession, archive_session

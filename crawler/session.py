@@ -20,7 +20,7 @@ from scrapy.http import Request
 from twisted.internet.defer import Deferred, fail
 from twisted.python.failure import Failure
 
-from archive.capture.record import FetchOutcome
+from archive.capture.outcome import FetchOutcome
 from archive.config import Config, load_config
 from archive.store.db import Store
 from archive.store.jobs import start_job

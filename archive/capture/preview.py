@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from archive.capture.schema import PREVIEW_FIELDS, PreviewMetadata, PreviewRecord
-from archive.store.models import Capture
+
+if TYPE_CHECKING:  # the crawl's process and the preview workers never import SQLAlchemy
+    from sqlalchemy.orm import Session
 
 FULL_TEXT_MAX = 5 * 1024 * 1024
 PREVIEW_MAX = 50 * 1024
@@ -64,6 +64,7 @@ def repeated_preview(session: Session, capture_id: str, content_type: str | None
     extract again. Only when the same extractor version made it, from the same content type,
     and its text was stored whole (not clipped); else None."""
     from archive.extract import EXTRACTOR, EXTRACTOR_VERSION
+    from archive.store.models import Capture
 
     original = session.get(Capture, capture_id)
     if (

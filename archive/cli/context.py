@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from archive.config import Config, load_config
-from archive.store.db import Store
-from archive.store.models import Resource
+
+if TYPE_CHECKING:  # SQLAlchemy, for the commands that open the store (`crawl` does not)
+    from archive.store.db import Store
+    from archive.store.models import Resource
 
 
 class Context:
@@ -21,6 +23,8 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from archive.store.db import Store
+
             self._store = Store(self.config, create=not self.read_only)
         return self._store
 

@@ -8,21 +8,22 @@ traceback instead, for a bug report.
 
 from __future__ import annotations
 
-import sqlalchemy.exc
-
-from archive.store.db import StoreError
+import sys
 
 
 def explain(exc: BaseException) -> str:
     """The one line ``exc`` becomes."""
-    if isinstance(exc, StoreError | ValueError):
+    # The store's errors come only from modules already imported: a command that never
+    # opens the store never imports SQLAlchemy (a fifth of a second) to name them.
+    store, sqlalchemy = sys.modules.get("archive.store.db"), sys.modules.get("sqlalchemy.exc")
+    if isinstance(exc, ValueError) or (store and isinstance(exc, store.StoreError)):
         return str(exc)
-    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+    if sqlalchemy and isinstance(exc, sqlalchemy.DBAPIError):
         detail = " ".join(str(exc.orig).split())
         if "readonly" in detail or "read-only" in detail:
             return f"the store cannot be written: {detail} (is ARCHIVE_HOME writable?)"
         return f"the store refused: {detail}"
-    if isinstance(exc, sqlalchemy.exc.SQLAlchemyError):
+    if sqlalchemy and isinstance(exc, sqlalchemy.SQLAlchemyError):
         return f"the store: {' '.join(str(exc).split())}"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""

@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select, text
+if TYPE_CHECKING:  # SQLAlchemy only for a PostgreSQL store: the file lock needs none
+    from sqlalchemy import Connection
 
-if TYPE_CHECKING:
     from archive.store.db import Store
 
 # hashtextextended gives a stable 64-bit key per schema (PostgreSQL 11+).
@@ -82,6 +82,8 @@ def _database_lock(
     if store is None or store.engine.dialect.name != "postgresql":
         yield  # SQLite lives under ARCHIVE_HOME: the file lock covers it
         return
+    from sqlalchemy import text
+
     conn = store.engine.connect()
     locks = [(f"pg_try_advisory_lock({_KEY})", f"pg_advisory_unlock({_KEY})")]
     if worker is not None:
@@ -114,6 +116,8 @@ def _database_lock(
 
 def _holder(conn: Connection, worker: str | None = None) -> str:
     """Who holds the lock, from the running job's row (the crawl records host and pid)."""
+    from sqlalchemy import select
+
     from archive.store.models import Job
 
     conn.rollback()
