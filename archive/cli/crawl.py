@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archive.cli.context import Context, pass_ctx
-from archive.cli.frontier import FRONTIER_OPTION, frontier_config, show_status
+from archive.cli.frontier import (
+    FRONTIER_OPTION,
+    frontier_config,
+    shared_crawl_config,
+    show_status,
+)
 from archive.config import Config, SettingError
 
 if TYPE_CHECKING:  # the command imports it only when it runs
@@ -131,12 +136,11 @@ def _worker_config(config: Config, frontier_url: str | None) -> tuple[Config, st
     """The config of one worker of a shared crawl, its frontier reachable and its store
     PostgreSQL (a one-line SettingError else), and the worker's name; as it is, and None,
     for a single-machine crawl."""
-    from archive.frontier.state import connect, require_postgresql
+    from archive.frontier.state import connect
 
     if frontier_url is None and not config.frontier_url:
         return config, None
-    config = frontier_config(config, frontier_url)
-    require_postgresql(config)
+    config = shared_crawl_config(config, frontier_url)
     connect(config.frontier_url).close()
     return config, config.worker
 

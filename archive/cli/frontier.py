@@ -36,6 +36,16 @@ def frontier_config(config: Config, url: str | None) -> Config:
     return config.with_(worker_name=config.worker)
 
 
+def shared_crawl_config(config: Config, url: str | None) -> Config:
+    """The config of a shared crawl's worker or feeder: its frontier (:func:`frontier_config`)
+    and a store every machine can reach (PostgreSQL), or a one-line SettingError."""
+    from archive.frontier.state import require_postgresql
+
+    config = frontier_config(config, url)
+    require_postgresql(config)
+    return config
+
+
 def open_frontier(config: Config) -> Frontier:
     from archive.frontier.state import Frontier
 
@@ -62,12 +72,10 @@ def enqueue(
     is under way); workers started with `archive crawl --frontier` take them."""
     from sqlalchemy import select
 
-    from archive.frontier.state import require_postgresql
     from archive.rot.due import due_refs
     from archive.store.models import Resource
 
-    config = frontier_config(ctx.config, frontier_url)
-    require_postgresql(config)
+    config = shared_crawl_config(ctx.config, frontier_url)
     frontier = open_frontier(config)
     ctx.config = config
     frontier.begin()
