@@ -15,6 +15,7 @@ the crawl, however it came, is EOF there, and it closes its WARC file and exits.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -175,6 +176,9 @@ def _serve(conn: Connection, opening: Opening) -> None:
         conn.send((_OPENED, False, f"{type(exc).__name__}: {exc}"))
         return
     conn.send((_OPENED, True, None))
+    # What the process holds now (modules, SQLAlchemy's tables) lives as long as it does:
+    # out of the cyclic collector's view, which would walk it again at every collection.
+    gc.freeze()
     status = 0
     try:
         _answer_calls(conn, path)

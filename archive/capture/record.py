@@ -82,18 +82,25 @@ def new_capture_id(session: Session, resource: Resource, when: datetime, salt: s
     raise RuntimeError("more than 1000 captures of one resource in one second")
 
 
-def previous_text_capture(session: Session, resource_id: str, before: datetime) -> Capture | None:
+def previous_text_capture(
+    session: Session, resource_id: str, before: datetime, stored: bool = True
+) -> Capture | None:
     """The resource's last capture with text before ``before``: in the store, or added to
-    the session and not flushed yet (a session without autoflush holds a group's rows)."""
-    found = session.scalar(
-        select(Capture)
-        .where(
-            Capture.resource_id == resource_id,
-            Capture.content_hash.is_not(None),
-            Capture.fetched_at < before,
+    the session and not flushed yet (a session without autoflush holds a group's rows).
+    ``stored=False``: the store holds none of the resource's (it was never checked)."""
+    found = (
+        None
+        if not stored
+        else session.scalar(
+            select(Capture)
+            .where(
+                Capture.resource_id == resource_id,
+                Capture.content_hash.is_not(None),
+                Capture.fetched_at < before,
+            )
+            .order_by(Capture.fetched_at.desc())
+            .limit(1)
         )
-        .order_by(Capture.fetched_at.desc())
-        .limit(1)
     )
     for row in session.new:
         if (
@@ -107,21 +114,26 @@ def previous_text_capture(session: Session, resource_id: str, before: datetime) 
     return found
 
 
-def capture_row(session: Session, outcome: FetchOutcome, flush: bool = True) -> Capture:
+def capture_row(
+    session: Session, outcome: FetchOutcome, flush: bool = True, stored: bool = True
+) -> Capture:
     """Insert the capture row with its preview and change flag (link state untouched);
-    ``flush=False`` leaves it pending, for a caller that flushes many rows at once."""
+    ``flush=False`` leaves it pending, for a caller that flushes many rows at once;
+    ``stored=False`` says the store holds no capture of its resource yet."""
     columns = {k: v for k, v in vars(outcome).items() if k not in ("preview", "hops", "requisites")}
     capture = Capture(**columns, redirect_chain=[hop.to_json() for hop in outcome.hops])
     capture.requisites = [requisite_row(n, r) for n, r in enumerate(outcome.requisites)]
     if outcome.preview is not None:
-        apply_preview(session, capture, outcome.preview)
+        apply_preview(session, capture, outcome.preview, stored)
     session.add(capture)
     if flush:
         session.flush()
     return capture
 
 
-def apply_preview(session: Session, capture: Capture, preview: Preview) -> None:
+def apply_preview(
+    session: Session, capture: Capture, preview: Preview, stored: bool = True
+) -> None:
     """Give ``capture`` its preview: the text, its metadata, and whether the text changed
     since the resource's previous capture with text."""
     if preview.full_text:
@@ -130,7 +142,7 @@ def apply_preview(session: Session, capture: Capture, preview: Preview) -> None:
         capture.full_text_preview = clip(text, PREVIEW_MAX)
         capture.content_length = len(text)
         capture.content_hash = text_hash(text)
-        previous = previous_text_capture(session, capture.resource_id, capture.fetched_at)
+        previous = previous_text_capture(session, capture.resource_id, capture.fetched_at, stored)
         if previous is not None:
             capture.text_changed = previous.content_hash != capture.content_hash
             capture.change_size = (
@@ -186,7 +198,9 @@ def record_capture(
         raise LookupError(
             f"capture {outcome.capture_id} names unknown resource {outcome.resource_id}"
         )
-    capture = capture_row(session, outcome, flush)
+    # Recording a capture checks its resource (apply_check, below): one never checked has
+    # no capture in the store to compare its text with.
+    capture = capture_row(session, outcome, flush, stored=resource.last_checked_at is not None)
     check = Check(
         requested_url=outcome.requested_url,
         final_url=outcome.final_url,
