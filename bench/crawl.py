@@ -1,13 +1,15 @@
 """Crawl throughput, memory and WARC size: `archive crawl` against plain Scrapy and
 `wget --warc-file`, same pages, same local server, in one run.
 
-    .venv/bin/python bench/crawl.py [--pages 500] [--pages-from real|synthetic] [--size 60000]
+    .venv/bin/python bench/crawl.py [--pages 500] [--repeat 3] [--pages-from real|synthetic]
     .venv/bin/python bench/crawl.py --requisites [--pages 500]
 
 Serves N pages from nginx on 127.0.0.1 (the tests' LocalSite when nginx is missing), then
 fetches them with plain Scrapy (a spider that only counts the bodies, same concurrency),
 `archive crawl --defer-previews` (captures and WARC records, previews left for later),
-`archive crawl` to the last preview, the same again unchanged (revisits) and wget. No delay,
+`archive crawl` to the last preview, the same again unchanged (revisits) and wget, in
+``--repeat`` rounds (3), the tools taking turns in each: a machine whose speed drifts (a
+shared host's) slows them alike, and each row is the tool's median round. No delay,
 robots.txt obeyed. Prints each run's pages/s, WARC bytes and the peak RSS of its whole process
 tree, the ratios, and the targets as PASS/FAIL lines: previews deferred >= 0.85x plain
 Scrapy; the crawl to the last preview >= 0.8x the extraction bound (cores / mean seconds of
@@ -33,6 +35,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,45 +96,87 @@ def verdict(ok: bool, text: str) -> None:
     print(f"{'PASS' if ok else 'FAIL'}  {text}")
 
 
-def capture_mode(pages: dict[str, bytes], listing: Path, work: Path, server: str) -> None:
-    n = len(pages)
-    per_page = extraction_seconds(pages)
-    cores = os.cpu_count() or 1
-    bound = cores / per_page
+@dataclass
+class Round:
+    """One round of the runs, each tool after the other (a machine whose speed drifts
+    slows them alike), and the WARC bytes each wrote."""
+
+    plain: Run
+    deferred: Run | None
+    full: Run
+    again: Run
+    wget: Run
+    bytes: dict[str, int]
+
+
+def one_round(listing: Path, work: Path, defer: bool) -> Round:
+    work.mkdir()
     source = ["--source", str(listing)]
     plain = peers.plain_scrapy(listing, work)
-    deferred = None
-    if peers.defer_flag():
-        deferred = peers.ours(work / "deferred", work, *source, defer=True)
-    else:
-        print("note: `archive crawl --help` lists no --defer-previews yet; that row is skipped")
+    deferred = peers.ours(work / "deferred", work, *source, defer=True) if defer else None
     full = peers.ours(work / "ours", work, *source)
     full_bytes = peers.warc_bytes(work / "ours")
     again = peers.ours(work / "ours", work, "--all")
     again_bytes = peers.warc_bytes(work / "ours") - full_bytes
     wget = peers.wget(listing, work / "wget", "-O", "/dev/null")
-    wget_bytes = peers.warc_bytes(work / "wget")
+    warc = {"deferred": peers.warc_bytes(work / "deferred"), "full": full_bytes}
+    warc |= {"again": again_bytes, "wget": peers.warc_bytes(work / "wget")}
+    return Round(plain, deferred, full, again, wget, warc)
 
+
+def median_run(runs: list[Run]) -> Run:
+    """The run of median time (the upper of the two middle ones for an even count)."""
+    return sorted(runs, key=lambda done: done.seconds)[len(runs) // 2]
+
+
+def capture_mode(
+    pages: dict[str, bytes], listing: Path, work: Path, server: str, repeat: int
+) -> None:
+    n = len(pages)
+    per_page = extraction_seconds(pages)
+    cores = os.cpu_count() or 1
+    bound = cores / per_page
+    defer = peers.defer_flag()
+    if not defer:
+        print("note: `archive crawl --help` lists no --defer-previews yet; that row is skipped")
+    rounds = [one_round(listing, work / f"round-{k}", defer) for k in range(repeat)]
+
+    def median(tool: str) -> Run | None:
+        runs = [getattr(r, tool) for r in rounds]
+        return None if runs[0] is None else median_run(runs)
+
+    plain, deferred, full, again, wget = (
+        median(tool) for tool in ("plain", "deferred", "full", "again", "wget")
+    )
+    assert plain and full and again and wget
+    warc = rounds[0].bytes
     size = sum(map(len, pages.values())) // n // 1000
     print(f"\n{n} pages, {size} KB on average, served by {server} on 127.0.0.1")
-    print(f"{SETTINGS}; no requisites (wget without -p)\n")
+    print(f"{SETTINGS}; no requisites (wget without -p)")
+    if repeat > 1:
+        print(f"each row: the median of {repeat} rounds, the tools taking turns in each")
+        for tool in ("plain", "deferred", "full", "wget"):
+            times = [getattr(r, tool).seconds for r in rounds if getattr(r, tool)]
+            print(f"  {tool:9} seconds: {', '.join(f'{t:.2f}' for t in times)}")
+    print()
     header("x Scrapy")
     runs = [
         ("plain Scrapy", plain, None),
-        ("archive crawl --defer-previews", deferred, peers.warc_bytes(work / "deferred")),
-        ("archive crawl (to the last preview)", full, full_bytes),
-        ("archive crawl --all (unchanged)", again, again_bytes),
-        ("wget --warc-file", wget, wget_bytes),
+        ("archive crawl --defer-previews", deferred, warc["deferred"]),
+        ("archive crawl (to the last preview)", full, warc["full"]),
+        ("archive crawl --all (unchanged)", again, warc["again"]),
+        ("wget --warc-file", wget, warc["wget"]),
     ]
-    for name, done, warc in runs:
-        row(name, done, n, warc, f"{plain.seconds / done.seconds:.2f}" if done else "")
+    for name, done, warc_bytes in runs:
+        row(name, done, n, warc_bytes, f"{plain.seconds / done.seconds:.2f}" if done else "")
     cost = f"{cores} cores / {per_page * 1000:.1f} ms a page of extract_preview"
     print(f"{'extraction bound':38} {'':8} {bound:8.1f}  ({cost})")
-    ratios = f"time {full.seconds / wget.seconds:.2f}x, WARC bytes {full_bytes / wget_bytes:.2f}x"
-    print(f"ours (to the last preview) / wget: {ratios}")
-    print(
-        f"the unchanged recrawl adds {again_bytes / full_bytes:.1%} of the first one's WARC bytes\n"
+    ratios = (
+        f"time {full.seconds / wget.seconds:.2f}x, WARC bytes {warc['full'] / warc['wget']:.2f}x"
     )
+    print(f"ours (to the last preview) / wget: {ratios}")
+    added = warc["again"] / warc["full"]
+    print(f"the unchanged recrawl adds {added:.1%} of the first one's WARC bytes\n")
 
     if deferred is None:
         print("SKIP  capture with previews deferred >= 0.85x plain Scrapy: no --defer-previews")
@@ -140,7 +185,7 @@ def capture_mode(pages: dict[str, bytes], listing: Path, work: Path, server: str
         verdict(ratio >= 0.85, f"capture, previews deferred: {ratio:.2f}x plain Scrapy (>= 0.85x)")
     ratio = n / full.seconds / bound
     verdict(ratio >= 0.8, f"crawl to the last preview: {ratio:.2f}x the extraction bound (>= 0.8x)")
-    peak = max(done.peak_rss for done in (deferred, full, again) if done)
+    peak = max(r.peak_rss for k in rounds for r in (k.deferred, k.full, k.again) if r)
     verdict(peak < 1024 * MB, f"peak RSS of ours' process tree: {peak / MB:.0f} MB (< 1024 MB)")
 
 
@@ -184,6 +229,9 @@ def main() -> None:
     parser.add_argument("--pages-from", choices=["real", "synthetic"], default="real")
     parser.add_argument("--size", type=int, default=60_000, help="synthetic: characters a page")
     parser.add_argument("--requisites", action="store_true", help="pages with local requisites")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the runs; each row is their median"
+    )
     args = parser.parse_args()
     if not shutil.which("wget"):
         sys.exit("wget is not installed (apt-get install wget)")
@@ -199,7 +247,7 @@ def main() -> None:
         if args.requisites:
             requisites_mode(loads, listing, Path(tmp), server)
         else:
-            capture_mode(pages, listing, Path(tmp), server)
+            capture_mode(pages, listing, Path(tmp), server, max(1, args.repeat))
 
 
 if __name__ == "__main__":
