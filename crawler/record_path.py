@@ -278,13 +278,14 @@ class RecordPath:
         only whether it is None matters here."""
         final = item.final_hop
         s = self._session()
-        revisit_of = (
-            s.scalar(
-                select(Capture.capture_id).where(Capture.warc_record_id == final.revisit_of_record)
-            )
+        # The capture a revisit repeats, held here: its preview is read, compared and named
+        # below, each asking the session for it, which then finds it at hand.
+        original = (
+            s.scalar(select(Capture).where(Capture.warc_record_id == final.revisit_of_record))
             if final and final.revisit_of_record
             else None
         )
+        revisit_of = original.capture_id if original is not None else None
         if reuse and revisit_of and item.body is not None:
             preview = repeated_preview(s, revisit_of, item.content_type)
             if preview is None and extracting:
