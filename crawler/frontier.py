@@ -38,6 +38,7 @@ from crawler.browser import browser_request, wants_browser
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
 from crawler.pipelines import capture_recorded
+from crawler.selection import select_resources
 from crawler.session import archive_session
 from crawler.spiders.resources import ResourcesSpider
 
@@ -199,6 +200,8 @@ class FrontierSpider(RedisMixin, ResourcesSpider):
     """The ``resources`` spider fed from the shared frontier (scrapy-redis's feeding)."""
 
     name = "resources-frontier"
+    #: only the worker that begins the crawl selects, when it starts (``start``)
+    selects_early = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FrontierSpider:
@@ -216,12 +219,13 @@ class FrontierSpider(RedisMixin, ResourcesSpider):
         """Seed the crawl if this worker began it; requests come on ``spider_idle``."""
         worker = self.worker
         if worker.seeds:
+            session = self.session
             try:
-                chosen = self.selected()
+                chosen = select_resources(session.store, self.wanted(), session.now())
             except Exception as exc:
-                self.session.fail(f"could not select resources: {exc}")
+                session.fail(f"could not select resources: {exc}")
                 raise
-            queued = worker.frontier.push(chosen, self.browser_resources())
+            queued = worker.frontier.push(chosen.chosen, chosen.in_browser)
             worker.frontier.seeded()
             self.logger.info("%d resources queued in the frontier", queued)
         self.requisites  # noqa: B018 - connects its idle check before the first request

@@ -10,16 +10,16 @@ Rows are committed in groups (:meth:`RecordPath.commit`, which the recorder call
 no call is waiting, or after a bounded number of captures): one transaction for the
 captures recorded meanwhile, after their records are flushed to disk, instead of a
 transaction each. The group's rows wait in the session (it never autoflushes) and go to
-the store in one flush, where SQLAlchemy writes each table's rows with one statement
-instead of a statement and a savepoint a row: a tenth of the time. If the store refuses
-that flush, the group is stored again one capture at a time, each in a savepoint, so a
-capture that fails leaves the others.
+the store in one flush, a statement a table instead of a flush and a savepoint a row. If
+the store refuses it, the group is stored again one capture at a time, each in a
+savepoint, so a capture that fails leaves the others.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +40,7 @@ from archive.store.db import Store
 from archive.store.models import Capture, CaptureRequisite, Resource
 from archive.warc import RevisitTarget, WarcWriter
 from crawler.items import FetchItem
+from crawler.selection import Selection, Wanted, select_resources
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,13 @@ class RecordPath:
                 what = f"WARC file {self.config.warc_dir / name}"
             self.refused = f"cannot write {what}: {exc.strerror or exc}"
             raise WriteFailed(self.refused) from exc
+
+    def select(self, wanted: Wanted, now: datetime) -> Selection:
+        """The crawl's resources (crawler/selection.py), its lists imported first."""
+        try:
+            return select_resources(self.store, wanted, now)
+        except OSError as exc:  # a list that cannot be read: not a write that failed
+            raise ValueError(f"cannot read {exc.filename or 'the list'}: {exc.strerror}") from exc
 
     # -- exchanges ---------------------------------------------------------------------
 

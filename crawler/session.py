@@ -17,6 +17,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, fail
 from twisted.python.failure import Failure
 
@@ -31,6 +32,7 @@ from archive.warc.files import safe_host
 from archive.warc.records import software
 from crawler.record_path import Opening, WriteFailed
 from crawler.recorder import Recorder, RecorderDied
+from crawler.selection import Selection
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +141,26 @@ class ArchiveSession:
         hostname = named if frontier else None
         self.recorder = Recorder(Opening(config, self._warcinfo, self.job_id, hostname))
         self.recorder.on_death = self._refuse
+        # The recorder imports the lists and chooses the resources while Scrapy builds the
+        # engine (the spider exists already): the first requests need not wait for it after.
+        spider: Any = crawler.spider
+        self._selection: Deferred[Selection] | None = None
+        if getattr(spider, "selects_early", False):
+            self._selection = self.call("select", spider.wanted(), self.now())
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
         session = cls(crawler, load_config(crawler.settings))
         crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
         return session
+
+    async def selected(self) -> Selection:
+        """The crawl's resources, as the recorder chose them when the crawl was made."""
+        if self._selection is None:
+            raise RuntimeError(f"{type(self.crawler.spider).__name__} selects no resources")
+        selection, self._selection = self._selection, None
+        chosen: Selection = await maybe_deferred_to_future(selection)
+        return chosen
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -185,6 +201,8 @@ class ArchiveSession:
         if self.closed:  # already, by a stop at once
             return
         self.closed = True
+        if self._selection is not None:  # never asked for (the crawl stopped first)
+            self._selection.addErrback(lambda _: None)
         # waits for the writes already handed to it (the one under way, after a stop at once)
         self.recorder.close(timeout=60)
         with self.store.session() as s:

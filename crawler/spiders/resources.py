@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import scrapy
 from scrapy import signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from sqlalchemy import select
 from twisted.python.failure import Failure
 
-from archive.registry.importer import Importer
-from archive.rot.due import due_refs
-from archive.store.models import Resource
 from crawler.browser import RESULT, browser_request, wants_browser
 from crawler.browser_page import PageResult
 from crawler.compression import DecodedTooLarge
@@ -24,6 +19,7 @@ from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
 from crawler.requisites import Requisites
+from crawler.selection import Wanted
 from crawler.session import ArchiveSession, archive_session
 
 
@@ -76,20 +72,36 @@ class ResourcesSpider(scrapy.Spider):
             errback=self.requisite_failed,
         )
 
+    #: the session has the recorder select this spider's resources as the crawl is made
+    #: (crawler/selection.py); a spider fed otherwise (the frontier's) says False
+    selects_early = True
+
+    def wanted(self) -> Wanted:
+        return Wanted(
+            self.source,
+            tuple(self.ids),
+            self.url,
+            self.everything,
+            self.limit,
+            self.type,
+            self.host,
+        )
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         try:
-            chosen = self.selected()
+            chosen = await self.session.selected()
         except Exception as exc:
             self.session.fail(f"could not select resources: {exc}")
             raise
-        self.session.expected = len(chosen)
-        self.logger.info("%d resources to capture", len(chosen))
+        for line in chosen.imported:
+            self.logger.info(line)
+        self.session.expected = len(chosen.chosen)
+        self.logger.info("%d resources to capture", len(chosen.chosen))
         # With a JOBDIR, a resumed run re-selects what is still due while the queue on
         # disk holds some of the same requests: the persisted dupefilter drops the copies.
         resumable = bool(self.settings.get("JOBDIR"))
-        in_browser = self.browser_resources()
-        for resource_id, url in chosen:
-            if resource_id in in_browser or wants_browser(self.settings, url):
+        for resource_id, url in chosen.chosen:
+            if resource_id in chosen.in_browser or wants_browser(self.settings, url):
                 yield browser_request(self, resource_id, url)
                 continue
             yield scrapy.Request(
@@ -102,53 +114,6 @@ class ResourcesSpider(scrapy.Spider):
                     HOPS: [],
                 },
             )
-
-    def selected(self) -> list[tuple[str, str]]:
-        """(resource_id, url) of the resources this run crawls, read once at start."""
-        store = self.session.store
-        chosen: list[str] = []
-        if self.source or self.url:
-            importer = Importer(store, now=self.session.now())
-            if self.source:
-                report = importer.import_file(Path(self.source))
-                if report.error:
-                    raise ValueError(report.error)
-                self.logger.info(report.summary())
-                chosen += report.resource_ids
-            if self.url:
-                path = store.config.home / "logs" / "crawl-url.txt"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(self.url + "\n")
-                report = importer.import_file(path)
-                if report.error or report.rejected:
-                    raise ValueError(report.error or report.rejected[0].reason)
-                chosen += report.resource_ids
-        with store.session() as s:
-            if self.ids or chosen:
-                from archive.registry.lookup import find_resource
-
-                found = [find_resource(s, ref, store.config.hashids_salt) for ref in self.ids]
-                rows = {r.resource_id: r.url for r in found}
-                # two columns, not whole rows: there may be 6,000 of them
-                listed = select(Resource.resource_id, Resource.url)
-                listed = listed.where(Resource.resource_id.in_(chosen))
-                rows |= dict(s.execute(listed).tuples().all())
-                items = list(rows.items())
-                return items[: self.limit] if self.limit else items
-            return due_refs(
-                s,
-                self.session.now(),
-                limit=self.limit,
-                type_=self.type,
-                host=self.host,
-                everything=self.everything,
-            )
-
-    def browser_resources(self) -> set[str]:
-        """The resources whose input says ``fetch_method: browser``."""
-        with self.session.store.session() as s:
-            wanted = Resource.meta["fetch_method"].as_string() == "browser"
-            return set(s.scalars(select(Resource.resource_id).where(wanted)))
 
     def parse(self, response: Response) -> Iterator[FetchItem | scrapy.Request]:
         # The item comes out once what the page loads is fetched (crawler/requisites.py).
