@@ -221,15 +221,6 @@ def _quiet_scrapy(verbose: bool) -> None:
             chatty.addFilter(_warnings_only)
 
 
-def _freeze_start_up() -> None:
-    """Take what start-up made (modules, Scrapy's components, SQLAlchemy's tables) out of
-    the cyclic garbage collector's view: a crawl allocates fast, and each full collection
-    would walk those few hundred thousand long-lived objects again (a tenth of a second
-    a collection, several a crawl). ``gc.freeze`` is made for this; what garbage start-up
-    left is kept with it, which costs less than the full collection that would find it."""
-    gc.freeze()
-
-
 def run_crawl(
     store: Store, spider_args: dict[str, Any], overrides: dict[str, Any], verbose: bool = False
 ) -> CrawlResult:
@@ -264,7 +255,10 @@ def run_crawl(
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(FRONTIER_SPIDER if config.frontier_url else "resources")
         process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
-        _freeze_start_up()
+        # What start-up made (Scrapy's modules and components, the store's tables) lives as
+        # long as the crawl: out of the cyclic collector's view, which would walk those few
+        # hundred thousand objects again at each full collection (a tenth of a second each).
+        gc.freeze()
         # ours stay until the crawl's replace them: a signal is never lost in between
         process.start(install_signal_handlers=False)
     finally:

@@ -32,13 +32,13 @@ from sqlalchemy import select
 from archive.config import Config, load_config
 from archive.frontier.hosts import HostSlots, SharedRobots
 from archive.frontier.state import Frontier, WorkerStatus
+from archive.rot.selection import select_resources
 from archive.store.db import Store
 from archive.store.models import Capture, Job
 from crawler.browser import browser_request, wants_browser
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
 from crawler.pipelines import capture_recorded
-from crawler.selection import select_resources
 from crawler.session import archive_session
 from crawler.spiders.resources import ResourcesSpider
 

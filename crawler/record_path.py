@@ -36,11 +36,11 @@ from archive.capture.record import (
 )
 from archive.capture.schema import Hop, PreviewRecord
 from archive.config import Config
+from archive.rot.selection import Selection, Wanted, select_resources
 from archive.store.db import Store
 from archive.store.models import Capture, CaptureRequisite, Resource
 from archive.warc import RevisitTarget, WarcWriter
 from crawler.items import FetchItem
-from crawler.selection import Selection, Wanted, select_resources
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class RecordPath:
             raise WriteFailed(self.refused) from exc
 
     def select(self, wanted: Wanted, now: datetime) -> Selection:
-        """The crawl's resources (crawler/selection.py), its lists imported first."""
+        """The crawl's resources (archive/rot/selection.py), its lists imported first."""
         try:
             return select_resources(self.store, wanted, now)
         except OSError as exc:  # a list that cannot be read: not a write that failed

@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 
 from archive.capture.outcome import FetchOutcome
 from archive.config import Config, load_config
+from archive.rot.selection import Selection
 from archive.store.db import Store
 from archive.store.jobs import start_job
 from archive.store.locks import crawl_lock
@@ -32,7 +33,6 @@ from archive.warc.files import safe_host
 from archive.warc.records import software
 from crawler.record_path import Opening, WriteFailed
 from crawler.recorder import Recorder, RecorderDied
-from crawler.selection import Selection
 
 logger = logging.getLogger(__name__)
 

@@ -70,24 +70,18 @@ def enqueue(
 ) -> None:
     """Queue the due resources in a shared crawl's frontier (beginning the crawl if none
     is under way); workers started with `archive crawl --frontier` take them."""
-    from sqlalchemy import select
-
-    from archive.rot.due import due_refs
-    from archive.store.models import Resource
+    from archive.rot.selection import Wanted, select_resources
 
     config = shared_crawl_config(ctx.config, frontier_url)
     frontier = open_frontier(config)
     ctx.config = config
     frontier.begin()
-    store = ctx.store
-    filters = {"limit": limit, "type_": type_, "host": host, "everything": mode == "all"}
-    with store.session() as s:
-        refs = due_refs(s, datetime.now(UTC), **filters)
-        wanted = Resource.meta["fetch_method"].as_string() == "browser"
-        browser = set(s.scalars(select(Resource.resource_id).where(wanted)))
-    queued = frontier.push(refs, browser)
+    wanted = Wanted(everything=mode == "all", limit=limit, type=type_, host=host)
+    chosen = select_resources(ctx.store, wanted, datetime.now(UTC))
+    queued = frontier.push(chosen.chosen, chosen.in_browser)
     frontier.seeded()
-    click.echo(f"crawl {frontier.crawl}: {queued} queued ({len(refs) - queued} already in it)")
+    left = len(chosen.chosen) - queued
+    click.echo(f"crawl {frontier.crawl}: {queued} queued ({left} already in it)")
 
 
 @click.group()

@@ -12,6 +12,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.rot.selection import Wanted
 from crawler.browser import RESULT, browser_request, wants_browser
 from crawler.browser_page import PageResult
 from crawler.compression import DecodedTooLarge
@@ -19,7 +20,6 @@ from crawler.errors import classify
 from crawler.items import FetchItem
 from crawler.middlewares import HOPS
 from crawler.requisites import Requisites
-from crawler.selection import Wanted
 from crawler.session import ArchiveSession, archive_session
 
 
@@ -73,7 +73,7 @@ class ResourcesSpider(scrapy.Spider):
         )
 
     #: the session has the recorder select this spider's resources as the crawl is made
-    #: (crawler/selection.py); a spider fed otherwise (the frontier's) says False
+    #: (archive/rot/selection.py); a spider fed otherwise (the frontier's) says False
     selects_early = True
 
     def wanted(self) -> Wanted:

@@ -4,6 +4,7 @@
 The recorder process (crawler/record_path.py) selects for the ``resources`` spider, with
 the store it has open: the session asks as soon as the crawl is made, and the recorder
 imports and selects while Scrapy builds its engine, instead of the reactor doing it after.
+The frontier's first worker and ``archive enqueue`` select what they queue with it too.
 """
 
 from __future__ import annotations
