@@ -52,7 +52,7 @@ def snapshot_revision() -> str | None:
 def create_from_snapshot(engine: Engine) -> bool:
     """Make the schema of an empty SQLite store from ``schema.sql``, in one transaction;
     False when the store was not empty any more once locked (another process made it)."""
-    body = SCRIPT.read_text(encoding="utf-8").split("\n", 1)[1]
+    first, body = SCRIPT.read_text(encoding="utf-8").split("\n", 1)
     raw: Any = engine.raw_connection()
     db = raw.driver_connection
     try:
@@ -63,7 +63,7 @@ def create_from_snapshot(engine: Engine) -> bool:
         for statement in body.split(";\n"):  # each statement ends a line (make_snapshot)
             if statement.strip():
                 db.execute(statement)
-        db.execute("INSERT INTO alembic_version VALUES (?)", (snapshot_revision(),))
+        db.execute("INSERT INTO alembic_version VALUES (?)", (first.removeprefix(REVISION_LINE),))
         db.execute("COMMIT")
         return True
     finally:
