@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import logging
 import multiprocessing
 import os
 import signal
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from archive.config import Config, SettingError, check_settings
-from archive.store.db import Store
-from archive.store.jobs import start_job
-from archive.store.models import Job
+from archive.rot.selection import Wanted
 
 #: crawler stats key: why the crawl was stopped before its end, once that was said on
 #: stderr (a signal, a WARC file that cannot be written); set by ``crawler.stops``
@@ -41,9 +41,78 @@ class CrawlResult:
         return self.status == "finished"
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One moment, as the WARC and the store each tell it."""
+
+    #: the wall clock: a record's WARC-Date, whatever the crawl clock says
+    wall: datetime
+    #: the crawl's clock at the same moment: a capture's fetched_at, the link-state times
+    crawl: datetime
+    #: for durations, which neither clock may give (either can jump)
+    monotonic: float
+
+
+class Clock:
+    """The crawl's time. ``ARCHIVE_CLOCK=2026-01-01T00:00:00Z`` starts it at that instant
+    (it then runs at the normal pace), so schedules can be tested and replayed over
+    weeks without waiting; unset, it is the wall clock."""
+
+    def __init__(self, start: str | None) -> None:
+        self.start = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.reading().crawl
+
+    def reading(self) -> Reading:
+        """Both clocks read at once, so that a capture's fetched_at and its records'
+        WARC-Date name the same instant (equal unless ``ARCHIVE_CLOCK`` shifts the crawl)."""
+        monotonic, wall = time.monotonic(), datetime.now(UTC)
+        if self.start is None:
+            return Reading(wall, wall, monotonic)
+        return Reading(wall, self.start + timedelta(seconds=monotonic - self._t0), monotonic)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the recorder process opens for a crawl (sent to it pickled): the store, the
+    crawl's job row and the WARC files, whose warcinfo says how they were captured."""
+
+    config: Config
+    #: the new job row's settings (what the crawl was asked), and when it started
+    job: dict[str, Any]
+    started_at: datetime
+    #: the crawl's process, named in its job row (who holds the crawl lock)
+    pid: int
+    user_agent: str
+    obey_robots: bool
+
+
 #: What the crawl's worker processes run (the recorder, the preview workers), by name: the
-#: archive names the crawler's module as it names its spider, without importing it.
-WORKER_MODULES = ("crawler.recorder", "archive.capture.pool")
+#: archive names the crawler's modules as it names its spider, without importing them.
+RECORDER = "crawler.recorder"
+WORKER_MODULES = (RECORDER, "crawler.record_path", "archive.capture.pool")
+
+
+@dataclass
+class StartedCrawl:
+    """What ``run_crawl`` starts before Scrapy loads, for the crawl's session to take."""
+
+    #: the recorder (crawler.recorder.Recorder): opening the store, making the job row
+    recorder: Any
+    clock: Clock
+    #: the Deferred of the resources the recorder selects (None: the spider selects)
+    selection: Any
+
+
+_started: list[StartedCrawl] = []
+
+
+def started_crawl() -> StartedCrawl | None:
+    """The recorder and clock ``run_crawl`` started for this process's crawl, once; None
+    for a crawl run otherwise (``scrapy crawl resources``), which starts its own."""
+    return _started.pop() if _started else None
 
 
 def warm_up() -> None:
@@ -221,57 +290,98 @@ def _quiet_scrapy(verbose: bool) -> None:
             chatty.addFilter(_warnings_only)
 
 
+#: crawler stats key: how the crawl's session closed its job, (status, message, counts)
+JOB_CLOSED = "archive/job"
+
+
 def run_crawl(
-    store: Store, spider_args: dict[str, Any], overrides: dict[str, Any], verbose: bool = False
+    config: Config, spider_args: dict[str, Any], overrides: dict[str, Any], verbose: bool = False
 ) -> CrawlResult:
     """Run one crawl in this process (Twisted's reactor can start only once per process).
 
-    The job row is made here and handed to the crawl, which fills in its counts; a
-    run that dies before finishing is marked failed here. SIGTERM and SIGINT are the
-    crawl's to handle (``crawler.stops``); one that comes before it can is kept for it
-    (:data:`EARLY_SIGNALS`).
+    The recorder process is started first: it opens the store, makes the job row and
+    selects the resources while this process loads Scrapy, which never imports the store
+    (SQLAlchemy alone is a quarter of a second). The crawl closes its job; one that dies
+    before it could is closed here as failed. SIGTERM and SIGINT are the crawl's to handle
+    (``crawler.stops``); one that comes before it can is kept for it (:data:`EARLY_SIGNALS`).
     """
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, EARLY_SIGNALS) for sig in signals}
+    try:
+        settings = scrapy_settings(config, {**overrides, "ARCHIVE_LOG_TRACEBACKS": verbose})
+        started = _start_recorder(config, settings, spider_args)
+        crawler = None
+        try:
+            crawler = _crawl(started, settings, config, spider_args, verbose)
+        finally:
+            result = _close_job(started, crawler)
+    finally:
+        _started.clear()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return result
+
+
+def _start_recorder(config: Config, settings: Any, spider_args: dict[str, Any]) -> StartedCrawl:
+    """The crawl's recorder, named (``crawler.recorder``), for the session to take."""
+    clock = Clock(settings.get("ARCHIVE_CLOCK"))
+    job: dict[str, Any] = {"args": {k: str(v) for k, v in spider_args.items() if v}}
+    if config.frontier_url:
+        from archive.frontier.state import redacted
+
+        job["frontier"] = {"url": redacted(config.frontier_url), "worker": config.worker}
+    user_agent = settings.get("USER_AGENT")
+    opening = Opening(
+        config, job, clock.now(), os.getpid(), user_agent, settings.getbool("ROBOTSTXT_OBEY")
+    )
+    recorder = importlib.import_module(RECORDER).Recorder(opening)
+    selection = None
+    if not config.frontier_url:  # a frontier's spider selects in its first worker only
+        selection = recorder.call("select", Wanted.of(**spider_args), clock.now())
+    started = StartedCrawl(recorder, clock, selection)
+    _started[:] = [started]
+    return started
+
+
+def _crawl(
+    started: StartedCrawl,
+    settings: Any,
+    config: Config,
+    spider_args: dict[str, Any],
+    verbose: bool,
+) -> Any:
+    """Load Scrapy, make the crawl and run it to its end: the crawler."""
     from scrapy.crawler import CrawlerProcess
 
     _import_scrapy_tls()
     _quiet_scrapy(verbose)
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, EARLY_SIGNALS) for sig in signals}
-    try:
-        config = store.config
-        job_settings: dict[str, Any] = {"args": {k: str(v) for k, v in spider_args.items() if v}}
-        if config.frontier_url:
-            from archive.frontier.state import redacted
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(FRONTIER_SPIDER if config.frontier_url else "resources")
+    process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
+    # the store's own errors (a database that cannot be opened) before the crawl starts
+    if started.recorder.wait_opened(60) is None:
+        raise RuntimeError("the recorder did not open the archive within 60 s")
+    # What start-up made (Scrapy's modules and components) lives as long as the crawl: out
+    # of the cyclic collector's view, which would walk those few hundred thousand objects
+    # again at each full collection (a tenth of a second each).
+    gc.freeze()
+    # ours stay until the crawl's replace them: a signal is never lost in between
+    process.start(install_signal_handlers=False)
+    return crawler
 
-            job_settings["frontier"] = {
-                "url": redacted(config.frontier_url),
-                "worker": config.worker,
-            }
-        job_id = start_job(store, job_settings, shared=bool(config.frontier_url))
-        settings = scrapy_settings(
-            store.config,
-            {**overrides, "ARCHIVE_JOB_ID": job_id, "ARCHIVE_LOG_TRACEBACKS": verbose},
-        )
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(FRONTIER_SPIDER if config.frontier_url else "resources")
-        process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
-        # What start-up made (Scrapy's modules and components, the store's tables) lives as
-        # long as the crawl: out of the cyclic collector's view, which would walk those few
-        # hundred thousand objects again at each full collection (a tenth of a second each).
-        gc.freeze()
-        # ours stay until the crawl's replace them: a signal is never lost in between
-        process.start(install_signal_handlers=False)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+
+def _close_job(started: StartedCrawl, crawler: Any) -> CrawlResult:
+    """The crawl's result, as its session closed the job; a job it never got to close is
+    closed here, failed. The recorder is closed either way (again: nothing)."""
+    recorder = started.recorder
+    stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
     reason = str(stats.get("finish_reason", "failed"))
-    with store.session() as s:
-        job = s.get(Job, job_id)
-        assert job is not None
-        if job.status == "running":  # the crawl never got to close its job
-            job.status, job.message = "failed", f"the crawl stopped early ({reason})"
-        job.finished_at = job.finished_at or datetime.now(UTC)
-        counts = dict(job.counts or {})
-        stopped = stats.get(STOPPED)
-        return CrawlResult(reason, job_id, job.status, job.message, counts, stopped)
+    closed = stats.get(JOB_CLOSED)
+    if closed is None:  # the crawl never got to close its job
+        closed = ("failed", f"the crawl stopped early ({reason})", {})
+        ending = recorder.call("finish_job", *closed, started.clock.now())
+        ending.addErrback(lambda _: None)  # a recorder that never opened has no job
+    recorder.close(timeout=60)
+    status, message, counts = closed
+    job_id = recorder.job_id or 0
+    return CrawlResult(reason, job_id, status, message, dict(counts), stats.get(STOPPED))

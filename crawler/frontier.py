@@ -221,7 +221,7 @@ class FrontierSpider(RedisMixin, ResourcesSpider):
         if worker.seeds:
             session = self.session
             try:
-                chosen = select_resources(session.store, self.wanted(), session.now())
+                chosen = select_resources(worker.store, self.wanted(), session.now())
             except Exception as exc:
                 session.fail(f"could not select resources: {exc}")
                 raise

@@ -15,7 +15,7 @@ from archive.capture.outcome import FetchOutcome
 from archive.capture.pool import Bounds, PreviewPool
 from archive.capture.preview import Preview
 from crawler.items import FetchItem
-from crawler.record_path import PreviewUnknown
+from crawler.record_errors import PreviewUnknown
 from crawler.session import ArchiveSession, archive_session
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ savepoint, so a capture that fails leaves the others.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -32,62 +32,44 @@ from archive.capture.record import (
     new_capture_id,
     outcome_record,
     record_capture,
-    url_hash,
 )
 from archive.capture.schema import Hop, PreviewRecord
-from archive.config import Config
+from archive.crawl import Opening
 from archive.rot.selection import Selection, Wanted, select_resources
 from archive.store.db import Store
-from archive.store.models import Capture, CaptureRequisite, Resource
-from archive.warc import RevisitTarget, WarcWriter
+from archive.store.jobs import finish_job, start_job
+from archive.store.models import Capture, Resource
+from archive.warc import RevisitTarget, WarcWriter, repair_open_files
+from archive.warc.files import safe_host
+from archive.warc.records import software
 from crawler.items import FetchItem
+from crawler.record_errors import PreviewUnknown, WriteFailed
+from crawler.revisits import revisit_target
 
 logger = logging.getLogger(__name__)
 
 
-#: what a revisit needs of the capture it refers to (columns, not a loaded row: this
-#: runs for every response)
-_TARGET = select(
-    Capture.warc_record_id,
-    Capture.warc_date,
-    Capture.payload_digest,
-    Capture.is_revisit,
-    Capture.revisit_of,
-)
-
-
-class PreviewUnknown(Exception):
-    """An unchanged page whose earlier preview cannot be reused: it is extracted again."""
-
-
-class WriteFailed(Exception):
-    """A WARC file or the store could not be written (a full disk, a read-only folder);
-    its message says which file and why, in one line."""
-
-
-@dataclass(frozen=True)
-class Opening:
-    """What the recorder process needs to open the record path (sent to it pickled)."""
-
-    config: Config
-    warcinfo: dict[str, Any]
-    job_id: int
-    #: the host part of the WARC file names (None: this machine's name)
-    hostname: str | None = None
-
-
 class RecordPath:
     def __init__(self, opening: Opening) -> None:
+        """Open the store (made or migrated first: the crawl's process never opens it),
+        repair the WARC files an interrupted crawl left open, make the crawl's job row
+        and open the WARC writer."""
         config = self.config = opening.config
-        self.job_id = opening.job_id
-        self.store = Store(config, migrate=False)  # the crawl's process migrated it
+        self.store = Store(config)
+        for report in repair_open_files(config.warc_dir):
+            logger.warning("repaired WARC left open by an interrupted crawl: %s", report)
+        # a worker of a shared crawl holds only its own lock: the others' jobs are theirs
+        shared = bool(config.frontier_url)
+        self.job_id = start_job(
+            self.store, opening.job, opening.started_at, shared=shared, pid=opening.pid
+        )
         self.writer = WarcWriter(
             config.warc_dir,
             prefix=config.warc_prefix,
             max_size=config.warc_max_size,
             gzip_level=config.warc_gzip_level,
-            info=opening.warcinfo,
-            hostname=opening.hostname,
+            info=_warcinfo(opening),
+            hostname=_worker_host(config.worker) if shared else None,
         )
         #: set by the first write that fails: every later one is refused with it
         self.refused: str | None = None
@@ -95,6 +77,14 @@ class RecordPath:
         self._open: Session | None = None
         #: the captures of that transaction, their rows pending in its session
         self._held: list[FetchOutcome] = []
+
+    def finish_job(
+        self, status: str, message: str | None, counts: dict[str, int], at: datetime
+    ) -> None:
+        """Close the crawl's job row, committed at once (the recorder committed the held
+        captures first). In the group's transaction: on SQLite it holds the write lock."""
+        finish_job(self._session(), self.job_id, status, message, counts, at)
+        self.commit()
 
     def close(self) -> None:
         try:
@@ -245,34 +235,8 @@ class RecordPath:
         )
 
     def revisit_target(self, url: str, resource_id: str | None) -> RevisitTarget | None:
-        """The latest full capture of ``url`` a new identical payload can refer to: for a
-        resource's page, among that resource's captures; for a page requisite (no
-        ``resource_id``), among the requisites fetched before. Both by an index: this runs
-        for every response. Every capture recorded checks its resource (``apply_check``),
-        so a resource never checked has none to refer to."""
-        s = self._session()
-        if resource_id is None:
-            return _requisite_target(s, url)
-        resource = s.get(Resource, resource_id)
-        if resource is None or resource.last_checked_at is None:
-            return None  # never checked, so never captured: a first crawl's every page
-        last = s.execute(
-            _TARGET.where(
-                Capture.resource_id == resource_id,
-                Capture.final_url == url,
-                Capture.payload_digest.is_not(None),
-                Capture.warc_record_id.is_not(None),
-            )
-            .order_by(Capture.fetched_at.desc())
-            .limit(1)
-        ).first()
-        if last is not None and last.is_revisit and last.revisit_of:
-            last = s.execute(_TARGET.where(Capture.capture_id == last.revisit_of)).first()
-        if last is None or last.is_revisit or not last.warc_date:
-            return None
-        return RevisitTarget(
-            last.warc_record_id or "", url, last.warc_date, last.payload_digest or ""
-        )
+        """The latest full capture of ``url`` a new identical payload can refer to."""
+        return revisit_target(self._session(), url, resource_id)
 
     # -- captures ----------------------------------------------------------------------
 
@@ -336,28 +300,21 @@ class RecordPath:
         return outcome
 
 
-def _requisite_target(s: Session, url: str) -> RevisitTarget | None:
-    """The latest full response of ``url`` fetched as a page requisite (a stylesheet
-    shared by a site's pages is a revisit in every later crawl while unchanged)."""
-    last = s.scalar(
-        select(CaptureRequisite)
-        .where(
-            CaptureRequisite.final_url_hash == url_hash(url),
-            CaptureRequisite.final_url == url,
-            CaptureRequisite.is_revisit.is_(False),
-            CaptureRequisite.status.between(200, 299),
-            CaptureRequisite.payload_digest.is_not(None),
-            CaptureRequisite.warc_record_id.is_not(None),
-            CaptureRequisite.warc_date.is_not(None),
-        )
-        .order_by(CaptureRequisite.id.desc())
-        .limit(1)
-    )
-    if last is None:
-        return None
-    return RevisitTarget(
-        last.warc_record_id or "", url, last.warc_date or "", last.payload_digest or ""
-    )
+def _warcinfo(opening: Opening) -> dict[str, Any]:
+    """The warcinfo record of the crawl's WARC files: how they were captured, by whom."""
+    return {
+        "software": software(),
+        "operator": opening.config.operator,
+        "http-header-user-agent": opening.user_agent,
+        "robots": "obey" if opening.obey_robots else "ignore",
+        "description": "Captures of cited sources",
+    }
+
+
+def _worker_host(worker: str) -> str:
+    """The host part of a shared crawl's worker's WARC names: the workers' never collide."""
+    named = safe_host(worker)
+    return named if named.startswith(safe_host()) else f"{safe_host()}-{named}"
 
 
 def fetch_outcome(item: FetchItem, capture_id: str, revisit_of: str | None) -> FetchOutcome:

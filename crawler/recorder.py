@@ -25,11 +25,15 @@ import signal
 import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 
-from crawler.record_path import Opening, RecordPath
+from archive.crawl import Opening
+from crawler.record_errors import RecorderDied
+
+if TYPE_CHECKING:  # the recorder process's side only: the crawl's never imports SQLAlchemy
+    from crawler.record_path import RecordPath
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +43,18 @@ _LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 _OPENED = 0
 
 
-class RecorderDied(Exception):
-    """The recorder process ended before the crawl closed it (killed, out of memory)."""
+#: calls answered even once writes are refused: the job's row says how the crawl ended
+_UNGUARDED = frozenset({"finish_job"})
 
 
 class Recorder:
     """The crawl's side of the recorder process: calls go out in order, and each
-    answer fires its Deferred on the reactor thread."""
+    answer fires its Deferred on the reactor thread.
+
+    It can be made before Scrapy loads (``archive.crawl`` does, so that the recorder opens
+    the store, makes the job row and selects the crawl's resources meanwhile): the process
+    starts from a thread, which waits for the forkserver's preload, and the answers wait
+    for :meth:`attach`, as firing a Deferred needs the reactor that Scrapy installs."""
 
     def __init__(self, opening: Opening) -> None:
         # forkserver, not fork: the crawl has threads, whose locks a forked child inherits.
@@ -56,8 +65,6 @@ class Recorder:
         self._process = context.Process(
             target=_serve, args=(child, opening), name="archive-recorder"
         )
-        self._process.start()
-        child.close()
         self._calls: dict[int, Deferred[Any]] = {}
         self._last = _OPENED
         self._lock = threading.Lock()
@@ -67,14 +74,30 @@ class Recorder:
         #: what the sender thread sends (pickling and a full pipe block it, not the reactor)
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.died: str | None = None
+        #: why the recorder could not open the archive (raised by :meth:`wait_opened`)
+        self._open_error: BaseException | None = None
         self.on_death: Any = None
+        #: the crawl's job row, once the recorder has opened the archive
+        self.job_id: int | None = None
         self._opened = threading.Event()
+        self._started = threading.Event()
+        self._attached = threading.Event()
+        self._reactor: Any = None
+        self._closed = False
         self._threads = [
-            threading.Thread(target=self._send, name="recorder-send", daemon=True),
+            threading.Thread(target=self._send, args=(child,), name="recorder-send", daemon=True),
             threading.Thread(target=self._receive, name="recorder-receive", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
+
+    def attach(self) -> None:
+        """Fire the answers' Deferreds on the reactor thread from now on (call once
+        Scrapy has installed its reactor: importing it earlier would install another)."""
+        from twisted.internet import reactor
+
+        self._reactor = reactor
+        self._attached.set()
 
     def call(self, method: str, *args: Any) -> Deferred[Any]:
         """``RecordPath.<method>(*args)`` in the recorder: a Deferred of its result."""
@@ -89,7 +112,12 @@ class Recorder:
         return done
 
     def close(self, timeout: float | None = None) -> None:
-        """Let the recorder finish the calls made so far, close its WARC file and exit."""
+        """Let the recorder finish the calls made so far, close its WARC file and exit
+        (again: nothing). Answers that come when no crawl attached are dropped."""
+        if self._closed:
+            return
+        self._closed = True
+        self._attached.set()
         self._outbox.put(None)
         self._join(timeout)
         if self._process.is_alive():  # a write that hangs (a stalled network disk)
@@ -99,7 +127,25 @@ class Recorder:
         for thread in self._threads:
             thread.join(5)
 
-    def _send(self) -> None:
+    def wait_opened(self, timeout: float) -> int | None:
+        """Block until the recorder has opened the archive: the job's id. Raises why it
+        could not (the store's own error: a bad database URL says so as it would here)."""
+        self._opened.wait(timeout)
+        if self._open_error is not None:
+            raise self._open_error
+        if self.died is not None:
+            raise RecorderDied(self.died)
+        return self.job_id
+
+    def _send(self, child: Connection) -> None:
+        try:
+            self._process.start()
+        except Exception as exc:  # noqa: BLE001 - the forkserver is gone: said as a death
+            self.died = f"the recorder could not start: {exc}"
+            return
+        finally:
+            child.close()  # the process's end: once it exits, the receiver sees EOF
+            self._started.set()
         while True:
             message = self._outbox.get()
             try:
@@ -110,25 +156,23 @@ class Recorder:
                 return
 
     def _receive(self) -> None:
-        from twisted.internet import reactor
-
         while True:
             try:
                 call_id, ok, value = self._conn.recv()
             except (EOFError, OSError):
                 break
             if call_id == _OPENED:
-                self._opened.set()
                 if ok:
+                    self.job_id = value
+                    self._opened.set()
                     continue
-                self.died = f"the recorder could not open the archive: {value}"
+                self._open_error = value
+                self.died = f"the recorder could not open the archive: {_named(value)}"
                 break
             with self._lock:
                 done = self._calls.pop(call_id)
-            if ok:
-                reactor.callFromThread(done.callback, value)
-            else:
-                reactor.callFromThread(done.errback, value)
+            self._fire(done.callback if ok else done.errback, value)
+        self._opened.set()
         self._join(5)
         code = self._process.exitcode
         if self.died is None and code != 0:
@@ -137,19 +181,25 @@ class Recorder:
             orphans, self._calls = list(self._calls.values()), {}
         if self.died is not None:
             for done in orphans:
-                reactor.callFromThread(done.errback, RecorderDied(self.died))
+                self._fire(done.errback, RecorderDied(self.died))
             if self.on_death is not None:
-                reactor.callFromThread(self.on_death, self.died)
+                self._fire(self.on_death, self.died)
+
+    def _fire(self, fn: Any, value: Any) -> None:
+        """``fn(value)`` on the reactor thread, once attached; dropped if none ever is."""
+        self._attached.wait()
+        if self._reactor is not None:
+            self._reactor.callFromThread(fn, value)
 
     def _join(self, timeout: float | None) -> None:
+        self._started.wait()
         with self._joining:
-            self._process.join(timeout)
+            if self._process.pid is not None:  # never started: nothing to wait for
+                self._process.join(timeout)
 
-    def wait_opened(self, timeout: float) -> None:
-        """Block until the recorder has opened the archive (or failed to)."""
-        self._opened.wait(timeout)
-        if self.died is not None:
-            raise RecorderDied(self.died)
+
+def _named(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -157,7 +207,7 @@ def _portable(exc: BaseException) -> BaseException:
     try:
         pickle.dumps(exc)
     except Exception:  # noqa: BLE001 - any exception at all must reach the crawl
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        return RuntimeError(_named(exc))
     return exc
 
 
@@ -170,12 +220,14 @@ def _serve(conn: Connection, opening: Opening) -> None:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s"
     )
+    from crawler.record_path import RecordPath  # preloaded by the forkserver
+
     try:
         path = RecordPath(opening)
     except Exception as exc:  # noqa: BLE001 - said to the crawl, which fails with it
-        conn.send((_OPENED, False, f"{type(exc).__name__}: {exc}"))
+        conn.send((_OPENED, False, _portable(exc)))
         return
-    conn.send((_OPENED, True, None))
+    conn.send((_OPENED, True, path.job_id))
     # What the process holds now (modules, SQLAlchemy's tables) lives as long as it does:
     # out of the cyclic collector's view, which would walk it again at every collection.
     gc.freeze()
@@ -220,8 +272,14 @@ def _answer_calls(conn: Connection, path: RecordPath) -> None:
             _commit(conn, path, held)
             return
         call_id, method, args = message
+        if method in _UNGUARDED and held:  # the job's row after the captures' rows
+            if not _commit(conn, path, held):
+                return
+            held = []
         try:
-            answer = (call_id, True, path.guarded(getattr(path, method), *args))
+            fn = getattr(path, method)
+            value = fn(*args) if method in _UNGUARDED else path.guarded(fn, *args)
+            answer = (call_id, True, value)
         except Exception as exc:  # noqa: BLE001 - every failure is the caller's to see
             answer = (call_id, False, _portable(exc))
         if method == "record_fetch" and answer[1]:

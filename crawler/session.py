@@ -1,15 +1,17 @@
-"""The archive side of one crawl: the store, the WARC writer and the job row.
+"""The archive side of one crawl: its recorder, its clock and its job's counts.
 
 A Scrapy extension, so it lives exactly as long as the crawl; the capture
-middleware and the record pipeline reach it through ``crawler.get_extension``.
+middleware and the record pipeline reach it through ``crawler.get_extension``. The store,
+the WARC files and the job row are the recorder process's (crawler/recorder.py): this
+process never imports SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -23,51 +25,13 @@ from twisted.python.failure import Failure
 
 from archive.capture.outcome import FetchOutcome
 from archive.config import Config, load_config
+from archive.crawl import JOB_CLOSED, Clock, Opening, Reading, StartedCrawl, started_crawl
 from archive.rot.selection import Selection
-from archive.store.db import Store
-from archive.store.jobs import start_job
-from archive.store.locks import crawl_lock
-from archive.store.models import Job
-from archive.warc import repair_open_files
-from archive.warc.files import safe_host
-from archive.warc.records import software
-from crawler.record_path import Opening, WriteFailed
-from crawler.recorder import Recorder, RecorderDied
+from archive.store.locks import crawl_lock, lock_store
+from crawler.record_errors import RecorderDied, WriteFailed
+from crawler.recorder import Recorder
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One moment, as the WARC and the store each tell it."""
-
-    #: the wall clock: a record's WARC-Date, whatever the crawl clock says
-    wall: datetime
-    #: the crawl's clock at the same moment: a capture's fetched_at, the link-state times
-    crawl: datetime
-    #: for durations, which neither clock may give (either can jump)
-    monotonic: float
-
-
-class Clock:
-    """The crawl's time. ``ARCHIVE_CLOCK=2026-01-01T00:00:00Z`` starts it at that instant
-    (it then runs at the normal pace), so schedules can be tested and replayed over
-    weeks without waiting; unset, it is the wall clock."""
-
-    def __init__(self, start: str | None) -> None:
-        self.start = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
-        self._t0 = time.monotonic()
-
-    def now(self) -> datetime:
-        return self.reading().crawl
-
-    def reading(self) -> Reading:
-        """Both clocks read at once, so that a capture's fetched_at and its records'
-        WARC-Date name the same instant (equal unless ``ARCHIVE_CLOCK`` shifts the crawl)."""
-        monotonic, wall = time.monotonic(), datetime.now(UTC)
-        if self.start is None:
-            return Reading(wall, wall, monotonic)
-        return Reading(wall, self.start + timedelta(seconds=monotonic - self._t0), monotonic)
 
 
 @dataclass
@@ -98,26 +62,13 @@ class ArchiveSession:
     def __init__(self, crawler: Crawler, config: Config) -> None:
         self.crawler = crawler
         self.config = config
-        self.store = Store(config)
-        for report in repair_open_files(config.warc_dir):
-            logger.warning("repaired WARC left open by an interrupted crawl: %s", report)
-        settings = crawler.settings
-        self._warcinfo = {
-            "software": software(),
-            "operator": config.operator,
-            "http-header-user-agent": settings.get("USER_AGENT"),
-            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "description": "Captures of cited sources",
-        }
         self.counts: dict[str, int] = {}
         #: Failures of the run itself (not of the links it checked): any makes the job fail.
         self.failures: list[str] = []
         #: How many resources this run set out to capture (for progress lines).
         self.expected = 0
-        self.clock = Clock(settings.get("ARCHIVE_CLOCK"))
         #: which worker of a shared crawl says a progress line ("" when not one)
-        frontier = bool(settings.get("ARCHIVE_FRONTIER_URL"))
-        self.worker_label = f"{config.worker} " if frontier else ""
+        self.worker_label = f"{config.worker} " if config.frontier_url else ""
         #: Each request copy's exchange, set by the download handler when it is sent. Keyed
         #: by the request object: a redirect or retry is a new copy (its meta is copied, so a
         #: meta key would carry the parent's time until the copy itself is sent).
@@ -127,32 +78,55 @@ class ArchiveSession:
         #: Why the crawl was stopped before its end (a signal), for the job row.
         self.stopped: str | None = None
         self.closed = False
-        self._lock = None
-        self.job_id = settings.getint("ARCHIVE_JOB_ID")
-        if not self.job_id:  # `scrapy crawl` run directly: take the store's lock ourselves
-            self._lock = crawl_lock(config.home, store=self.store)
-            self._lock.__enter__()
-            self.job_id = start_job(self.store, {"spider": "resources"}, self.now())
-        # Every write to the WARC files and the store's record path is the recorder's: a
-        # process of its own, so the reactor's spends no time in zlib, warcio or SQLAlchemy.
-        # A worker's WARC names carry its name: the workers' files never collide.
-        worker = safe_host(config.worker)
-        named = worker if worker.startswith(safe_host()) else f"{safe_host()}-{worker}"
-        hostname = named if frontier else None
-        self.recorder = Recorder(Opening(config, self._warcinfo, self.job_id, hostname))
+        self._lock: Any = None
+        # `archive crawl` started the recorder before Scrapy loaded, and asked it for the
+        # crawl's resources; `scrapy crawl resources` run directly starts its own here.
+        started = started_crawl() or self._start_alone(crawler, config)
+        self.clock = started.clock
+        # Every write to the WARC files and the store is the recorder's: a process of its
+        # own, so the reactor's spends no time in zlib, warcio or SQLAlchemy.
+        self.recorder: Recorder = started.recorder
         self.recorder.on_death = self._refuse
-        # The recorder imports the lists and chooses the resources while Scrapy builds the
-        # engine (the spider exists already): the first requests need not wait for it after.
+        self.recorder.attach()
+        self._selection: Deferred[Selection] | None = started.selection
+        if self._selection is not None:
+            self._selection.addErrback(self._refused_write)
+
+    def _start_alone(self, crawler: Crawler, config: Config) -> StartedCrawl:
+        """The store's lock and a recorder of this crawl's own, which makes its job row;
+        the recorder imports the lists and selects while Scrapy builds the engine."""
+        self._lock = crawl_lock(config.home, store=lock_store(config))
+        self._lock.__enter__()
+        settings = crawler.settings
+        clock = Clock(settings.get("ARCHIVE_CLOCK"))
+        opening = Opening(
+            config,
+            {"spider": "resources"},
+            clock.now(),
+            os.getpid(),
+            settings.get("USER_AGENT"),
+            settings.getbool("ROBOTSTXT_OBEY"),
+        )
+        recorder = Recorder(opening)
         spider: Any = crawler.spider
-        self._selection: Deferred[Selection] | None = None
+        selection = None
         if getattr(spider, "selects_early", False):
-            self._selection = self.call("select", spider.wanted(), self.now())
+            selection = recorder.call("select", spider.wanted(), clock.now())
+        return StartedCrawl(recorder, clock, selection)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
         session = cls(crawler, load_config(crawler.settings))
         crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
         return session
+
+    @property
+    def job_id(self) -> int:
+        """The crawl's job row, made by the recorder as it opened the archive."""
+        job_id = self.recorder.wait_opened(60)
+        if job_id is None:
+            raise RecorderDied("the recorder did not open the archive within 60 s")
+        return job_id
 
     async def selected(self) -> Selection:
         """The crawl's resources, as the recorder chose them when the crawl was made."""
@@ -203,19 +177,22 @@ class ArchiveSession:
         self.closed = True
         if self._selection is not None:  # never asked for (the crawl stopped first)
             self._selection.addErrback(lambda _: None)
+        told = [m for m in (self.stopped, self.refused) if m]
+        messages = list(dict.fromkeys(told + self.failures))
+        failed = messages or reason != "finished"
+        status = "stopped" if self.stopped else "failed" if failed else "finished"
+        message = "; ".join(messages[:5]) or (None if not failed else reason)
+        closed = (status, message, dict(self.counts))
+        if self.crawler.stats is not None:  # what `archive crawl` reports
+            self.crawler.stats.set_value(JOB_CLOSED, closed)
+        # the recorder's own call, not through ``call``: once writes are refused, the
+        # job's row still says how the crawl ended
+        ending = self.recorder.call("finish_job", *closed, self.now())
+        ending.addErrback(
+            lambda failure: logger.error("could not close the job: %s", failure.value)
+        )
         # waits for the writes already handed to it (the one under way, after a stop at once)
         self.recorder.close(timeout=60)
-        with self.store.session() as s:
-            job = s.get(Job, self.job_id)
-            if job is not None:
-                job.finished_at = self.now()
-                told = [m for m in (self.stopped, self.refused) if m]
-                messages = list(dict.fromkeys(told + self.failures))
-                failed = messages or reason != "finished"
-                job.status = "stopped" if self.stopped else "failed" if failed else "finished"
-                job.message = "; ".join(messages[:5]) or (None if not failed else reason)
-                job.counts = dict(self.counts)
-        self.store.close()
         if self._lock is not None:
             self._lock.__exit__(None, None, None)
 

@@ -148,8 +148,6 @@ def _default(name: str) -> object:
     """The value a crawl runs with when nothing sets ``name``."""
     import settings
 
-    if name == "ARCHIVE_JOB_ID":  # none: `scrapy crawl` run directly makes its own job
-        return 0
     return getattr(base, name) if hasattr(base, name) else getattr(settings, name)
 
 

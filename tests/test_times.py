@@ -27,9 +27,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_datetime
 
 from archive.config import load_config
+from archive.crawl import Clock
 from archive.store.db import Store
 from archive.store.models import Capture, LinkEvent, Resource
-from crawler.session import Clock
 
 ARCHIVE = str(Path(sys.executable).parent / "archive")
 #: Each page answers after this long, so an answer's arrival is well after its sending.

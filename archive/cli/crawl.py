@@ -101,7 +101,7 @@ def crawl(
     With --frontier (or ARCHIVE_FRONTIER_URL) this process is one worker of a crawl shared
     on Redis: the first worker queues what is due, every worker takes its part."""
     from archive.crawl import run_crawl, warm_up
-    from archive.store.locks import Busy, crawl_lock
+    from archive.store.locks import Busy, crawl_lock, lock_store
 
     if status:
         return show_status(frontier_config(ctx.config, frontier_url), as_json)
@@ -118,10 +118,10 @@ def crawl(
     overrides |= {"ARCHIVE_BROWSER": True} if browser else {}
     everything = "1" if mode == "all" else None
     args = dict(source=source, ids=ids, url=url, all=everything, limit=limit, type=type_, host=host)
-    ctx.config = config  # before the store opens: the crawl reads its flags from it
-    try:
-        with crawl_lock(config.home, wait=wait, store=ctx.store, worker=worker):
-            result = run_crawl(ctx.store, args, overrides, verbose=verbose)
+    ctx.config = config
+    try:  # the recorder opens the store; this process, only a PostgreSQL one's lock
+        with crawl_lock(config.home, wait=wait, store=lock_store(config), worker=worker):
+            result = run_crawl(config, args, overrides, verbose=verbose)
     except Busy as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(75)  # EX_TEMPFAIL: cron may simply try again later

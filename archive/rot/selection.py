@@ -30,6 +30,28 @@ class Wanted:
     type: str | None = None
     host: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        source: str | None = None,
+        ids: str | None = None,
+        url: str | None = None,
+        all: str | None = None,  # noqa: A002 - the spider argument's name
+        limit: str | int | None = None,
+        type: str | None = None,  # noqa: A002
+        host: str | None = None,
+    ) -> Wanted:
+        """From the ``resources`` spider's arguments, as given on a command line."""
+        return cls(
+            source or None,
+            tuple(i.strip() for i in (ids or "").split(",") if i.strip()),
+            url or None,
+            str(all or "").lower() in ("1", "true", "yes"),
+            int(limit) if limit else None,
+            type or None,
+            host or None,
+        )
+
 
 @dataclass
 class Selection:

@@ -8,17 +8,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from archive.store.db import Store
 from archive.store.models import Job
 
 
 def start_job(
-    store: Store, settings: dict[str, Any], now: datetime | None = None, shared: bool = False
+    store: Store,
+    settings: dict[str, Any],
+    now: datetime | None = None,
+    shared: bool = False,
+    pid: int | None = None,
 ) -> int:
     """A new job row. Call with the crawl lock held: any job still marked running
     then belongs to a crawl that was killed, and is marked interrupted. A worker of a
-    shared crawl (``shared``) holds only its own lock: the others' jobs are theirs."""
+    shared crawl (``shared``) holds only its own lock: the others' jobs are theirs. ``pid``:
+    the crawl's process (this one's unless said), named to whoever finds the store busy."""
     now = now or datetime.now(UTC)
     with store.session() as s:
         running = select(Job).where(Job.status == "running")
@@ -30,9 +36,25 @@ def start_job(
             started_at=now,
             status="running",
             host=socket.gethostname(),
-            pid=os.getpid(),
+            pid=pid or os.getpid(),
             settings=settings,
         )
         s.add(job)
         s.flush()
         return job.id
+
+
+def finish_job(
+    s: Session,
+    job_id: int,
+    status: str,
+    message: str | None,
+    counts: dict[str, int],
+    at: datetime,
+) -> None:
+    """Close the job row in ``s``: how the crawl ended, why (if it did not finish), and
+    what it counted."""
+    job = s.get(Job, job_id)
+    if job is not None:
+        job.status, job.message, job.counts = status, message, dict(counts)
+        job.finished_at = job.finished_at or at

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archive.config import Config
+
 if TYPE_CHECKING:  # SQLAlchemy only for a PostgreSQL store: the file lock needs none
     from sqlalchemy import Connection
 
@@ -35,6 +37,17 @@ _WORKER_KEY = "hashtextextended(current_schema() || '/cited-archive crawl/' || :
 
 class Busy(RuntimeError):
     """Another crawl holds the store's lock."""
+
+
+def lock_store(config: Config) -> Store | None:
+    """The store a crawl's lock needs open: a PostgreSQL one (its advisory lock lives in
+    a connection). None for SQLite, which the file lock covers with no connection at all
+    (and no SQLAlchemy in the crawl's process)."""
+    if not config.database_url.startswith("postgresql"):
+        return None
+    from archive.store.db import Store
+
+    return Store(config)
 
 
 @contextmanager

@@ -47,13 +47,7 @@ class ResourcesSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.source = source
-        self.ids = [i.strip() for i in (ids or "").split(",") if i.strip()]
-        self.url = url
-        self.everything = str(all or "").lower() in ("1", "true", "yes")
-        self.limit = int(limit) if limit else None
-        self.type = type
-        self.host = host
+        self._wanted = Wanted.of(source, ids, url, all, limit, type, host)
 
     @property
     def session(self) -> ArchiveSession:
@@ -77,15 +71,7 @@ class ResourcesSpider(scrapy.Spider):
     selects_early = True
 
     def wanted(self) -> Wanted:
-        return Wanted(
-            self.source,
-            tuple(self.ids),
-            self.url,
-            self.everything,
-            self.limit,
-            self.type,
-            self.host,
-        )
+        return self._wanted
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         try:
