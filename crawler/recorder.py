@@ -1,4 +1,5 @@
-"""The recorder process: the record path (``crawler.record_path``) beside the crawl.
+"""The recorder process, the crawl's side (crawler/record_server.py is the process's):
+the record path (``crawler.record_path``) beside the crawl.
 
 Scrapy's reactor thread and the record path in one process would share one GIL: every
 millisecond spent in warcio, zlib and SQLAlchemy is one the downloads wait for. The
@@ -15,36 +16,20 @@ the crawl, however it came, is EOF there, and it closes its WARC file and exits.
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
-import os
-import pickle
 import queue
-import signal
-import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from twisted.internet.defer import Deferred
 
 from archive.crawl import Opening
 from crawler.record_errors import RecorderDied
-
-if TYPE_CHECKING:  # the recorder process's side only: the crawl's never imports SQLAlchemy
-    from crawler.record_path import RecordPath
+from crawler.record_server import OPENED, named, serve
 
 logger = logging.getLogger(__name__)
-
-#: as Scrapy's log lines, which the recorder's warnings appear among
-_LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
-#: the answer the worker sends once it has opened the record path, before any call's
-_OPENED = 0
-
-
-#: calls answered even once writes are refused: the job's row says how the crawl ended
-_UNGUARDED = frozenset({"finish_job"})
 
 
 class Recorder:
@@ -63,10 +48,10 @@ class Recorder:
         context = multiprocessing.get_context("forkserver")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(child, opening), name="archive-recorder"
+            target=serve, args=(child, opening), name="archive-recorder"
         )
         self._calls: dict[int, Deferred[Any]] = {}
-        self._last = _OPENED
+        self._last = OPENED
         self._lock = threading.Lock()
         #: one thread at a time waits for the process: two waiting at once would race for
         #: its exit status, and the loser would take it for alive
@@ -161,13 +146,13 @@ class Recorder:
                 call_id, ok, value = self._conn.recv()
             except (EOFError, OSError):
                 break
-            if call_id == _OPENED:
+            if call_id == OPENED:
                 if ok:
                     self.job_id = value
                     self._opened.set()
                     continue
                 self._open_error = value
-                self.died = f"the recorder could not open the archive: {_named(value)}"
+                self.died = f"the recorder could not open the archive: {named(value)}"
                 break
             with self._lock:
                 done = self._calls.pop(call_id)
@@ -196,123 +181,3 @@ class Recorder:
         with self._joining:
             if self._process.pid is not None:  # never started: nothing to wait for
                 self._process.join(timeout)
-
-
-def _named(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _portable(exc: BaseException) -> BaseException:
-    """``exc``, or a RuntimeError saying the same when it does not pickle."""
-    try:
-        pickle.dumps(exc)
-    except Exception:  # noqa: BLE001 - any exception at all must reach the crawl
-        return RuntimeError(_named(exc))
-    return exc
-
-
-def _serve(conn: Connection, opening: Opening) -> None:
-    """The recorder process: open the record path, answer calls until told or EOF."""
-    # The crawl decides when the recorder stops: a Ctrl-C or SIGTERM sent to the whole
-    # process group must not cut a write short. The crawl's end, however it came, is EOF.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s"
-    )
-    from crawler.record_path import RecordPath  # preloaded by the forkserver
-
-    try:
-        path = RecordPath(opening)
-    except Exception as exc:  # noqa: BLE001 - said to the crawl, which fails with it
-        conn.send((_OPENED, False, _portable(exc)))
-        return
-    conn.send((_OPENED, True, path.job_id))
-    # What the process holds now (modules, SQLAlchemy's tables) lives as long as it does:
-    # out of the cyclic collector's view, which would walk it again at every collection.
-    gc.freeze()
-    status = 0
-    try:
-        _answer_calls(conn, path)
-    except BaseException:  # a bug: said, and the crawl sees the exit status
-        logger.exception("the recorder failed")
-        status = 1
-    try:
-        path.close()
-    except Exception:  # noqa: BLE001 - said, and the crawl sees the exit status
-        logger.exception("the recorder could not close its WARC file")
-        status = 1
-    # Everything the recorder wrote is closed and flushed: skip the interpreter's teardown
-    # of SQLAlchemy, warcio and the rest, a fifth of a second the crawl's end waits for.
-    logging.shutdown()
-    sys.stderr.flush()
-    os._exit(status)
-
-
-#: captures whose rows wait at most for one commit (a bound on what a commit holds)
-GROUP = 64
-
-
-def _answer_calls(conn: Connection, path: RecordPath) -> None:
-    """Answer calls in order until the crawl says it is done (None) or is gone (EOF).
-
-    A capture's answer waits for the commit of its row: the rows recorded meanwhile are
-    committed together when no call is waiting any more, or after GROUP of them."""
-    held: list[Any] = []  # answers of recorded captures, sent once committed
-    while True:
-        if held and (len(held) >= GROUP or not conn.poll()):
-            if not _commit(conn, path, held):
-                return
-            held = []
-        try:
-            message = conn.recv()
-        except EOFError:
-            message = None
-        if message is None:
-            _commit(conn, path, held)
-            return
-        call_id, method, args = message
-        if method in _UNGUARDED and held:  # the job's row after the captures' rows
-            if not _commit(conn, path, held):
-                return
-            held = []
-        try:
-            fn = getattr(path, method)
-            value = fn(*args) if method in _UNGUARDED else path.guarded(fn, *args)
-            answer = (call_id, True, value)
-        except Exception as exc:  # noqa: BLE001 - every failure is the caller's to see
-            answer = (call_id, False, _portable(exc))
-        if method == "record_fetch" and answer[1]:
-            held.append(answer)
-        elif not _send(conn, answer):
-            return
-
-
-def _commit(conn: Connection, path: RecordPath, held: list[Any]) -> bool:
-    """Commit the held captures' rows and send their answers (their failure, if the commit
-    fails); False once the crawl is gone."""
-    try:
-        # once a write has failed: the rows of the captures flushed before it
-        refused = path.guarded(path.commit) if path.refused is None else path.commit()
-    except Exception as exc:  # noqa: BLE001 - each capture's caller sees it
-        failure = _portable(exc)
-        held = [(call_id, False, failure) for call_id, _, _ in held]
-    else:
-        held = [
-            (call_id, False, _portable(refused[outcome.capture_id]))
-            if outcome.capture_id in refused
-            else (call_id, ok, outcome)
-            for call_id, ok, outcome in held
-        ]
-    return all(_send(conn, answer) for answer in held)
-
-
-def _send(conn: Connection, answer: Any) -> bool:
-    """Send one answer; False when the crawl is gone (nothing to answer)."""
-    try:
-        conn.send(answer)
-    except OSError:
-        return False
-    except Exception as exc:  # noqa: BLE001 - an answer that does not pickle
-        conn.send((answer[0], False, RuntimeError(f"unsendable answer: {exc!r}")))
-    return True

@@ -38,3 +38,30 @@ def test_functions_are_short() -> None:
                 if lines > FUNCTION_LINES:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
     assert not long, long
+
+
+#: what the crawl's process loads: every component the project's settings name
+CRAWL_PROCESS = """
+import sys
+from scrapy.utils.misc import load_object
+import archive.cli, archive.crawl, crawler.recorder, settings
+names = [*settings.DOWNLOADER_MIDDLEWARES, *settings.ITEM_PIPELINES, *settings.EXTENSIONS]
+for name in names + [settings.DOWNLOAD_HANDLERS["http"]]:
+    load_object(name)
+import crawler.spiders.resources
+print(sorted({m.split(".")[0] for m in sys.modules}))
+"""
+
+
+def test_the_crawl_process_never_imports_the_store() -> None:
+    """The store is the recorder process's: SQLAlchemy's import alone is a quarter of a
+    second of the crawl's start, on the core that runs Scrapy."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CRAWL_PROCESS], capture_output=True, text=True, check=True
+    )
+    loaded = done.stdout
+    assert "'scrapy'" in loaded and "'crawler'" in loaded
+    assert "'sqlalchemy'" not in loaded and "'alembic'" not in loaded

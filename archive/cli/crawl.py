@@ -105,7 +105,7 @@ def crawl(
 
     if status:
         return show_status(frontier_config(ctx.config, frontier_url), as_json)
-    warm_up()  # the workers' modules load while the store opens and Scrapy loads
+    warm_up(previews=not (defer_previews or ctx.config.defer_previews))  # while Scrapy loads
     # Every value is checked before the store opens, the reactor starts or a job row exists.
     config, overrides = _run_options(ctx.config, allow_private, ignore_robots, sets, jobdir)
     config, worker = _worker_config(config, frontier_url)
