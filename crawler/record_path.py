@@ -73,8 +73,16 @@ class RecordPath:
         )
         #: set by the first write that fails: every later one is refused with it
         self.refused: str | None = None
-        #: the transaction of the captures recorded since the last commit
-        self._open: Session | None = None
+        # The crawl's one session, a transaction a group of captures. No autoflush: the
+        # group's rows stay pending until the commit flushes them together; the queries
+        # meanwhile look at the pending ones where it matters (a capture id taken, the
+        # previous text of a resource).
+        self._s = self.store.sessions(autoflush=False)
+        #: whether the group's transaction is begun
+        self._open = False
+        #: the crawl's resources, loaded together as the recorder selects them: a query a
+        #: page less. Held here, as the session's identity map holds its objects weakly.
+        self._resources: dict[str, Resource] = {}
         #: the captures of that transaction, their rows pending in its session
         self._held: list[FetchOutcome] = []
 
@@ -91,18 +99,15 @@ class RecordPath:
             self.commit()
         finally:
             self.writer.close()
+            self._s.close()
             self.store.close()
 
     def _session(self) -> Session:
-        """The open group transaction (begun if none is)."""
-        if self._open is None:
-            # No autoflush: the group's rows stay pending until the commit flushes them
-            # together; the queries meanwhile look at the pending ones where it matters
-            # (a capture id taken, the previous text of a resource).
-            s = self.store.sessions(autoflush=False)
-            self._begin(s)
-            self._open = s
-        return self._open
+        """The session, its group transaction begun if none is."""
+        if not self._open:
+            self._begin(self._s)
+            self._open = True
+        return self._s
 
     @staticmethod
     def _begin(s: Session) -> None:
@@ -115,10 +120,10 @@ class RecordPath:
     def commit(self) -> dict[str, Exception]:
         """Commit the rows recorded since the last commit, once their records are on disk;
         the captures the store refused, by capture id (the others are committed)."""
-        s, self._open = self._open, None
-        held, self._held = self._held, []
-        if s is None:
+        if not self._open:
             return {}
+        s, self._open = self._s, False
+        held, self._held = self._held, []
         try:
             if self.refused is None:
                 self.writer.flush()
@@ -130,8 +135,9 @@ class RecordPath:
             failed = self._store_each(s, held)
             s.commit()
             return failed
-        finally:
-            s.close()
+        except BaseException:
+            s.rollback()  # the next group begins afresh
+            raise
 
     def _store(self, s: Session, outcome: FetchOutcome) -> None:
         """The capture's row, pending in ``s``, and its resource's link state."""
@@ -186,9 +192,17 @@ class RecordPath:
     def select(self, wanted: Wanted, now: datetime) -> Selection:
         """The crawl's resources (archive/rot/selection.py), its lists imported first."""
         try:
-            return select_resources(self.store, wanted, now)
+            selection = select_resources(self.store, wanted, now)
         except OSError as exc:  # a list that cannot be read: not a write that failed
             raise ValueError(f"cannot read {exc.filename or 'the list'}: {exc.strerror}") from exc
+        ids = [resource_id for resource_id, _ in selection.chosen]
+        s = self._session()
+        for start in range(0, len(ids), 500):  # below any database's bound on parameters
+            found = s.scalars(
+                select(Resource).where(Resource.resource_id.in_(ids[start : start + 500]))
+            )
+            self._resources.update((r.resource_id, r) for r in found)
+        return selection
 
     # -- exchanges ---------------------------------------------------------------------
 
