@@ -34,7 +34,7 @@ from archive.capture.record import (
     record_capture,
 )
 from archive.capture.schema import Hop, PreviewRecord
-from archive.crawl import Opening
+from archive.crawl.opening import Opening
 from archive.rot.selection import Selection, Wanted, select_resources
 from archive.store.db import Store
 from archive.store.jobs import finish_job, start_job

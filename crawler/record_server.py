@@ -16,7 +16,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from archive.crawl import Opening
+from archive.crawl.opening import Opening
 
 if TYPE_CHECKING:  # imported in the recorder process only, once it runs
     from crawler.record_path import RecordPath

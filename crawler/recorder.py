@@ -25,7 +25,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
-from archive.crawl import Opening
+from archive.crawl.opening import Opening
 from crawler.record_errors import RecorderDied
 from crawler.record_server import OPENED, named, serve
 

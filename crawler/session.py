@@ -25,7 +25,8 @@ from twisted.python.failure import Failure
 
 from archive.capture.outcome import FetchOutcome
 from archive.config import Config, load_config
-from archive.crawl import JOB_CLOSED, Clock, Opening, Reading, StartedCrawl, started_crawl
+from archive.crawl import JOB_CLOSED, StartedCrawl, started_crawl
+from archive.crawl.opening import Clock, Opening, Reading
 from archive.rot.selection import Selection
 from archive.store.locks import crawl_lock, lock_store
 from crawler.record_errors import RecorderDied, WriteFailed

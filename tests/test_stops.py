@@ -220,13 +220,20 @@ def page(i: int) -> bytes:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    ("signum", "group"),
+    # `kill PID`; Ctrl-C, which reaches every process of the group; and a SIGTERM to the
+    # whole group, as systemd, `timeout` and `docker stop` send it (the forkserver dies)
+    [(signal.SIGTERM, False), (signal.SIGINT, True), (signal.SIGTERM, True)],
+    ids=["SIGTERM", "SIGINT-group", "SIGTERM-group"],
+)
 def test_a_signal_stops_the_crawl_in_seconds_and_keeps_what_it_recorded(
     site: LocalSite,
     archive_home: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     signum: signal.Signals,
+    group: bool,
 ) -> None:
     monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "16")  # the slow ones hold no slot
     fast = [f"/fast/{i}" for i in range(3)]
@@ -241,8 +248,8 @@ def test_a_signal_stops_the_crawl_in_seconds_and_keeps_what_it_recorded(
         while not all(site.hits(p) == 1 for p in slow) and time.monotonic() < deadline:
             time.sleep(0.05)  # every slow one sent (on a busy machine, the last come later)
         sent = time.monotonic()
-        if signum == signal.SIGINT:
-            os.killpg(crawl.proc.pid, signum)  # Ctrl-C reaches every process of the group
+        if group:
+            os.killpg(crawl.proc.pid, signum)
         else:
             crawl.proc.send_signal(signum)
         said = crawl.when("^stopping: ")
@@ -256,6 +263,7 @@ def test_a_signal_stops_the_crawl_in_seconds_and_keeps_what_it_recorded(
     in_flight = STOPPING.match(line)
     assert in_flight and int(in_flight[1]) >= 1, line
     assert "Traceback" not in crawl.stderr and "ERROR" not in crawl.stderr, crawl.stderr
+    assert "error:" not in crawl.stderr, crawl.stderr  # the recorder, for one, did not die
     assert crawl.stdout.startswith("job 1: stopped; http_2xx 3"), crawl.stdout
     name = signal.Signals(signum).name
     assert rows(archive_home, "select status, message from jobs") == [
@@ -264,6 +272,50 @@ def test_a_signal_stops_the_crawl_in_seconds_and_keeps_what_it_recorded(
     recorded = {url for (url,) in rows(archive_home, "select requested_url from captures")}
     assert recorded == {site.url(p) for p in fast}  # a fetch cut short is not a capture
     assert all(site.hits(p) == 1 for p in slow)
+    assert_verify_clean()
+
+
+def heavy_page(i: int) -> bytes:
+    """A page of 4.5 MB whose extraction takes seconds (40,000 blocks of text and links)."""
+    blocks = "".join(
+        f"<div><p>Paragraph {j} of long page {i}, with words enough to count as text.</p>"
+        f"<a href=/x{j}>link {j}</a></div>"
+        for j in range(40_000)
+    )
+    return f"<html><head><title>Long {i}</title></head><body>{blocks}</body></html>".encode()
+
+
+@pytest.mark.slow
+def test_a_sigterm_to_the_whole_group_leaves_the_pages_being_extracted_pending(
+    site: LocalSite, archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd and `docker stop` signal every process: the extraction worker dies with the
+    crawl, and its page is recorded without a preview, for `archive extract --pending`,
+    not as a page that killed its worker."""
+    monkeypatch.setenv("ARCHIVE_EXTRACT_WORKERS", "1")
+    paths = ["/long/0", "/long/1"]
+    for i, path in enumerate(paths):
+        site.set(path, Fixed(heavy_page(i)))
+    with crawling("--source", listing(tmp_path, site, paths)) as crawl:
+        deadline = time.monotonic() + 30
+        while not all(site.hits(p) for p in paths) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # both downloaded: one is being extracted, the other waits
+        os.killpg(crawl.proc.pid, signal.SIGTERM)
+        crawl.when("^stopping: ")
+        crawl.finish(timeout=30)
+        assert crawl.proc.returncode == 1, crawl.stderr
+    [line] = [line for _, line in crawl.lines if line.startswith("stopping")]
+    said = STOPPING.match(line)
+    assert said and int(said[2]) >= 1, line
+    assert "died" not in crawl.stderr and "Traceback" not in crawl.stderr, crawl.stderr
+    assert rows(archive_home, "select status from jobs") == [("stopped",)]
+    assert rows(archive_home, "select count(*) from captures") == [(2,)]
+    pending = rows(archive_home, "select count(*) from captures where extractor is null")
+    assert pending == [(int(said[2]),)]  # no "worker died" preview
+    made = archive("extract", "--pending", "--json")
+    assert made.returncode == 0, made.stderr
+    assert f'"previews": {said[2]}' in made.stdout, made.stdout
     assert_verify_clean()
 
 

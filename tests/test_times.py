@@ -27,7 +27,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_datetime
 
 from archive.config import load_config
-from archive.crawl import Clock
+from archive.crawl.opening import Clock
 from archive.store.db import Store
 from archive.store.models import Capture, LinkEvent, Resource
 

@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -61,8 +62,12 @@ def no_preview(reason: str) -> Preview:
     return Preview(extractor=f"{EXTRACTOR}/{EXTRACTOR_VERSION}: {reason}"[:64])
 
 
-def _limit_memory(memory: int) -> None:
-    """In each worker, before any page: the address-space cap."""
+def _start_worker(memory: int) -> None:
+    """In each worker, before any page: the address-space cap, and SIGTERM as it should be
+    (the crawl's forkserver ignores it, archive.crawl.warm_up): pebble stops a worker with
+    it, and one sent to the whole process group stops the workers with the crawl."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
 
@@ -87,7 +92,7 @@ class PreviewPool:
         # a forked child inherits their locks held.
         self._pool = ProcessPool(
             max_workers=bounds.workers,
-            initializer=_limit_memory,
+            initializer=_start_worker,
             initargs=(bounds.memory,),
             context=multiprocessing.get_context("forkserver"),
         )
@@ -120,6 +125,8 @@ class PreviewPool:
             logger.warning("no preview of %s: extraction took over %g s", url, self.bounds.timeout)
             return no_preview(f"over the {self.bounds.timeout:g} s time budget")
         except ProcessExpired as exc:
+            if exc.exitcode == -signal.SIGTERM:  # stopped with the crawl, not by its page
+                raise CancelledError from exc
             logger.warning("no preview of %s: its extraction worker died (%s)", url, exc)
             return no_preview(f"worker died (exit {exc.exitcode})")
         except MemoryError:
