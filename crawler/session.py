@@ -25,7 +25,7 @@ from twisted.python.failure import Failure
 
 from archive.capture.outcome import FetchOutcome
 from archive.config import Config, load_config
-from archive.crawl import JOB_CLOSED, StartedCrawl, started_crawl
+from archive.crawl import JOB_CLOSED, StartedCrawl, close_job_here, started_crawl
 from archive.crawl.opening import Clock, Opening, Reading
 from archive.rot.selection import Selection
 from archive.store.locks import crawl_lock, lock_store
@@ -194,6 +194,8 @@ class ArchiveSession:
         )
         # waits for the writes already handed to it (the one under way, after a stop at once)
         self.recorder.close(timeout=60)
+        if self.recorder.died is not None and self.recorder.job_id:
+            close_job_here(self.config, self.recorder.job_id, closed, self.now())
         if self._lock is not None:
             self._lock.__exit__(None, None, None)
 

@@ -450,3 +450,50 @@ def test_a_crawl_killed_outright_keeps_every_capture_it_wrote(
     captured = {url for (url,) in rows(archive_home, "select requested_url from captures")}
     assert captured == {site.url(p) for p in fast}
     assert_verify_clean()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _recorder_of(crawl: Crawl) -> int:
+    """The recorder's pid: with previews deferred, the one process the forkserver forked."""
+    for child in _children(crawl.proc.pid):
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"multiprocessing.forkserver" in cmdline:
+            [recorder] = _children(child)
+            return recorder
+    raise AssertionError("no forkserver among the crawl's processes")
+
+
+@pytest.mark.slow
+def test_a_recorder_killed_outright_stops_the_crawl_and_its_job_says_why(
+    site: LocalSite, archive_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder killed (the out-of-memory killer's SIGKILL): nothing more is recorded,
+    the crawl stops at once with one message, and its job row says what happened."""
+    monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "16")
+    fast = [f"/fast/{i}" for i in range(5)]
+    slow = [f"/slow/{i}" for i in range(4)]
+    for i, path in enumerate(fast):
+        site.set(path, Fixed(page(i)))
+    for i, path in enumerate(slow):
+        site.set(path, Slow(Fixed(page(i)), 30))
+    with crawling("--source", listing(tmp_path, site, fast + slow), "--defer-previews") as crawl:
+        crawl.when(r"\[5/9\] cap_")
+        killed = time.monotonic()
+        os.kill(_recorder_of(crawl), signal.SIGKILL)
+        ended = crawl.finish(timeout=30)
+        assert crawl.proc.returncode == 1, crawl.stderr
+        assert not crawl.others_left(), crawl.stderr
+    assert ended - killed < 10, ended - killed
+    assert "the recorder process died (exit -9)" in crawl.stderr, crawl.stderr
+    assert "Traceback" not in crawl.stderr, crawl.stderr
+    [(status, message)] = rows(archive_home, "select status, message from jobs")
+    assert status == "failed" and "the recorder process died (exit -9)" in message, message
+    assert len(rows(archive_home, "select 1 from captures")) == len(fast)

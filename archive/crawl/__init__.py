@@ -14,11 +14,14 @@ import multiprocessing
 import os
 import signal
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from archive.config import Config, SettingError, check_settings
 from archive.crawl.opening import Clock, Opening
 from archive.rot.selection import Wanted
+
+logger = logging.getLogger(__name__)
 
 #: crawler stats key: why the crawl was stopped before its end, once that was said on
 #: stderr (a signal, a WARC file that cannot be written); set by ``crawler.stops``
@@ -281,7 +284,7 @@ def run_crawl(
         try:
             crawler = _crawl(started, settings, config, spider_args, verbose)
         finally:
-            result = _close_job(started, crawler)
+            result = _close_job(started, crawler, config)
     finally:
         _started.clear()
         for sig, handler in previous.items():
@@ -337,18 +340,42 @@ def _crawl(
     return crawler
 
 
-def _close_job(started: StartedCrawl, crawler: Any) -> CrawlResult:
+def _close_job(started: StartedCrawl, crawler: Any, config: Config) -> CrawlResult:
     """The crawl's result, as its session closed the job; a job it never got to close is
     closed here, failed. The recorder is closed either way (again: nothing)."""
     recorder = started.recorder
     stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
     reason = str(stats.get("finish_reason", "failed"))
     closed = stats.get(JOB_CLOSED)
+    job_id = recorder.job_id or 0
     if closed is None:  # the crawl never got to close its job
         closed = ("failed", f"the crawl stopped early ({reason})", {})
         ending = recorder.call("finish_job", *closed, started.clock.now())
         ending.addErrback(lambda _: None)  # a recorder that never opened has no job
+        recorder.close(timeout=60)
+        if recorder.died is not None and job_id:
+            close_job_here(config, job_id, closed, started.clock.now())
     recorder.close(timeout=60)
     status, message, counts = closed
-    job_id = recorder.job_id or 0
     return CrawlResult(reason, job_id, status, message, dict(counts), stats.get(STOPPED))
+
+
+def close_job_here(
+    config: Config, job_id: int, closed: tuple[str, str | None, dict[str, int]], at: datetime
+) -> None:
+    """Close the job row from the crawl's process, its recorder having died before it could
+    (killed by the out-of-memory killer, say): the one time this process opens the store,
+    when SQLAlchemy's import no longer matters."""
+    from archive.store.db import Store
+    from archive.store.jobs import finish_job
+
+    try:
+        store = Store(config, migrate=False)
+        try:
+            with store.session() as s:
+                status, message, counts = closed
+                finish_job(s, job_id, status, message, counts, at)
+        finally:
+            store.close()
+    except Exception as exc:  # noqa: BLE001 - the next crawl marks it interrupted
+        logger.warning("could not close job %d: %s", job_id, exc)
