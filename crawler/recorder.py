@@ -112,14 +112,17 @@ class Recorder:
         for thread in self._threads:
             thread.join(5)
 
-    def wait_opened(self, timeout: float) -> int | None:
-        """Block until the recorder has opened the archive: the job's id. Raises why it
-        could not (the store's own error: a bad database URL says so as it would here)."""
-        self._opened.wait(timeout)
+    def wait_opened(self) -> int:
+        """Block until the recorder has opened the archive (however long a migration of the
+        store takes, said once after a few seconds): the job's id. Raises why it could not
+        (the store's own error: a bad database URL says so as it would in this process)."""
+        if not self._opened.wait(3):
+            logger.info("opening the archive (a store made by an older version is migrated)")
+            self._opened.wait()
         if self._open_error is not None:
             raise self._open_error
-        if self.died is not None:
-            raise RecorderDied(self.died)
+        if self.died is not None or self.job_id is None:
+            raise RecorderDied(self.died or "the recorder did not open the archive")
         return self.job_id
 
     def _send(self, child: Connection) -> None:

@@ -124,10 +124,7 @@ class ArchiveSession:
     @property
     def job_id(self) -> int:
         """The crawl's job row, made by the recorder as it opened the archive."""
-        job_id = self.recorder.wait_opened(60)
-        if job_id is None:
-            raise RecorderDied("the recorder did not open the archive within 60 s")
-        return job_id
+        return self.recorder.wait_opened()
 
     async def selected(self) -> Selection:
         """The crawl's resources, as the recorder chose them when the crawl was made."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sites import Fixed, LocalSite, html_page
 from stores import _pg_schema_url
 
 from archive.config import load_config
@@ -78,6 +81,28 @@ def test_a_store_made_by_an_older_version_is_upgraded_in_place(tmp_path: Path) -
         indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("captures")}
         assert "ix_captures_warc_record_id" in indexes
     st.close()
+
+
+def test_a_crawl_upgrades_a_store_made_by_an_older_version(
+    site: LocalSite, archive_home: Path, tmp_path: Path
+) -> None:
+    """`archive crawl` on a store an older version made: its recorder migrates it first
+    (the crawl's process never opens the store), then the crawl runs."""
+    engine = make_engine(f"sqlite:///{archive_home / 'archive.sqlite3'}")
+    command.upgrade(alembic_config(engine), "0001")
+    engine.dispose()
+    site.set("/a", Fixed(html_page("A page", "Some text of the page. " * 30).encode()))
+    listing = tmp_path / "list.txt"
+    listing.write_text(site.url("/a") + "\n")
+    archive = str(Path(sys.executable).parent / "archive")
+    done = subprocess.run(
+        [archive, "crawl", "--source", str(listing)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("job 1: finished; http_2xx 1"), done.stdout
+    with sqlite3.connect(archive_home / "archive.sqlite3") as conn:
+        assert conn.execute("select version_num from alembic_version").fetchone() == (HEAD,)
+        assert conn.execute("select count(*) from captures").fetchone() == (1,)
 
 
 # -- 0003: a capture's time is its exchange's, not its crawl's start -------------------------

@@ -329,8 +329,7 @@ def _crawl(
     crawler = process.create_crawler(FRONTIER_SPIDER if config.frontier_url else "resources")
     process.crawl(crawler, **{k: v for k, v in spider_args.items() if v not in (None, "")})
     # the store's own errors (a database that cannot be opened) before the crawl starts
-    if started.recorder.wait_opened(60) is None:
-        raise RuntimeError("the recorder did not open the archive within 60 s")
+    started.recorder.wait_opened()
     # What start-up made (Scrapy's modules and components) lives as long as the crawl: out
     # of the cyclic collector's view, which would walk those few hundred thousand objects
     # again at each full collection (a tenth of a second each).
