@@ -1,7 +1,8 @@
-"""Running the ``resources`` spider for ``archive crawl``.
+"""Running the ``resources`` spider for ``archive crawl``: its recorder first, then Scrapy.
 
 The spider is named, never imported: Scrapy finds it through the project's
-``SPIDER_MODULES``, so ``archive/`` stays independent of ``crawler/``.
+``SPIDER_MODULES``, so ``archive/`` stays independent of ``crawler/``. So is the recorder
+(``crawler.recorder``), imported by name when the crawl starts it.
 """
 
 from __future__ import annotations
