@@ -9,7 +9,6 @@ process never imports SQLAlchemy.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,8 +24,14 @@ from twisted.python.failure import Failure
 
 from archive.capture.outcome import FetchOutcome
 from archive.config import Config, load_config
-from archive.crawl import JOB_CLOSED, StartedCrawl, close_job_here, started_crawl
-from archive.crawl.opening import Clock, Opening, Reading
+from archive.crawl import (
+    JOB_CLOSED,
+    StartedCrawl,
+    close_job_here,
+    start_recorder,
+    started_crawl,
+)
+from archive.crawl.opening import Reading
 from archive.rot.selection import Selection
 from archive.store.locks import crawl_lock, lock_store
 from crawler.record_errors import RecorderDied, WriteFailed
@@ -98,22 +103,9 @@ class ArchiveSession:
         the recorder imports the lists and selects while Scrapy builds the engine."""
         self._lock = crawl_lock(config.home, store=lock_store(config))
         self._lock.__enter__()
-        settings = crawler.settings
-        clock = Clock(settings.get("ARCHIVE_CLOCK"))
-        opening = Opening(
-            config,
-            {"spider": "resources"},
-            clock.now(),
-            os.getpid(),
-            settings.get("USER_AGENT"),
-            settings.getbool("ROBOTSTXT_OBEY"),
-        )
-        recorder = Recorder(opening)
         spider: Any = crawler.spider
-        selection = None
-        if getattr(spider, "selects_early", False):
-            selection = recorder.call("select", spider.wanted(), clock.now())
-        return StartedCrawl(recorder, clock, selection)
+        wanted = spider.wanted() if getattr(spider, "selects_early", False) else None
+        return start_recorder(config, crawler.settings, {"spider": "resources"}, wanted)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:

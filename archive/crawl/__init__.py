@@ -294,24 +294,30 @@ def run_crawl(
 
 
 def _start_recorder(config: Config, settings: Any, spider_args: dict[str, Any]) -> StartedCrawl:
-    """The crawl's recorder, named (``crawler.recorder``), for the session to take."""
-    clock = Clock(settings.get("ARCHIVE_CLOCK"))
+    """The crawl's recorder, for the session to take (:func:`started_crawl`)."""
     job: dict[str, Any] = {"args": {k: str(v) for k, v in spider_args.items() if v}}
     if config.frontier_url:
         from archive.frontier.state import redacted
 
         job["frontier"] = {"url": redacted(config.frontier_url), "worker": config.worker}
-    user_agent = settings.get("USER_AGENT")
-    opening = Opening(
-        config, job, clock.now(), os.getpid(), user_agent, settings.getbool("ROBOTSTXT_OBEY")
-    )
-    recorder = importlib.import_module(RECORDER).Recorder(opening)
-    selection = None
-    if not config.frontier_url:  # a frontier's spider selects in its first worker only
-        selection = recorder.call("select", Wanted.of(**spider_args), clock.now())
-    started = StartedCrawl(recorder, clock, selection)
+    # a frontier's spider selects in its first worker only
+    wanted = None if config.frontier_url else Wanted.of(**spider_args)
+    started = start_recorder(config, settings, job, wanted)
     _started[:] = [started]
     return started
+
+
+def start_recorder(
+    config: Config, settings: Any, job: dict[str, Any], wanted: Wanted | None
+) -> StartedCrawl:
+    """A crawl's recorder, named (``crawler.recorder``), and the crawl's clock: it makes
+    the job row (``job``, its settings) and selects the ``wanted`` resources, if any."""
+    clock = Clock(settings.get("ARCHIVE_CLOCK"))
+    user_agent, obey_robots = settings.get("USER_AGENT"), settings.getbool("ROBOTSTXT_OBEY")
+    opening = Opening(config, job, clock.now(), os.getpid(), user_agent, obey_robots)
+    recorder = importlib.import_module(RECORDER).Recorder(opening)
+    selection = None if wanted is None else recorder.call("select", wanted, clock.now())
+    return StartedCrawl(recorder, clock, selection)
 
 
 def _crawl(
@@ -348,14 +354,14 @@ def _close_job(started: StartedCrawl, crawler: Any, config: Config) -> CrawlResu
     reason = str(stats.get("finish_reason", "failed"))
     closed = stats.get(JOB_CLOSED)
     job_id = recorder.job_id or 0
-    if closed is None:  # the crawl never got to close its job
+    unclosed = closed is None  # the crawl never got to close its job
+    if closed is None:
         closed = ("failed", f"the crawl stopped early ({reason})", {})
         ending = recorder.call("finish_job", *closed, started.clock.now())
         ending.addErrback(lambda _: None)  # a recorder that never opened has no job
-        recorder.close(timeout=60)
-        if recorder.died is not None and job_id:
-            close_job_here(config, job_id, closed, started.clock.now())
     recorder.close(timeout=60)
+    if unclosed and recorder.died is not None and job_id:
+        close_job_here(config, job_id, closed, started.clock.now())
     status, message, counts = closed
     return CrawlResult(reason, job_id, status, message, dict(counts), stats.get(STOPPED))
 
