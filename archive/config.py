@@ -68,6 +68,12 @@ class Config:
         return self.home / "logs"
 
     @property
+    def on_postgresql(self) -> bool:
+        """Whether the store is a PostgreSQL database (else a SQLite file), told from its
+        URL alone: without SQLAlchemy, which the crawl's process never imports."""
+        return self.database_url.startswith("postgresql")
+
+    @property
     def worker(self) -> str:
         """This process's name as a worker of a shared frontier."""
         import os

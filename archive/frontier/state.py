@@ -43,7 +43,7 @@ def redacted(url: str) -> str:
 
 def require_postgresql(config: Config) -> None:
     """Frontier mode records into one store shared by every machine: not a SQLite file."""
-    if not config.database_url.startswith("postgresql"):
+    if not config.on_postgresql:
         raise FrontierError(
             "frontier mode needs a PostgreSQL store shared by every worker: set "
             "ARCHIVE_DATABASE_URL=postgresql+psycopg://… (a SQLite store is one machine's file)"

@@ -43,7 +43,7 @@ def lock_store(config: Config) -> Store | None:
     """The store a crawl's lock needs open: a PostgreSQL one (its advisory lock lives in
     a connection). None for SQLite, which the file lock covers with no connection at all
     (and no SQLAlchemy in the crawl's process)."""
-    if not config.database_url.startswith("postgresql"):
+    if not config.on_postgresql:
         return None
     from archive.store.db import Store
 
