@@ -39,6 +39,14 @@ def archive(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
     )
 
 
+def processes() -> Iterator[tuple[int, list[str]]]:
+    """Each process's pid and its state, parent and group (``/proc/PID/stat``)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so after ")"
+            yield int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()[:3]
+
+
 class Crawl:
     """`archive crawl` in its own process group, its stderr read line by line as it comes."""
 
@@ -91,12 +99,10 @@ class Crawl:
         deadline = time.monotonic() + timeout
         while True:
             alive = []
-            for stat in Path("/proc").glob("[0-9]*/stat"):
-                with contextlib.suppress(OSError):
-                    # pid (comm) state ppid pgrp ...: comm may hold spaces, so after ")"
-                    state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
-                    if int(group) == self.proc.pid and state != "Z":
-                        alive.append((stat.parent / "cmdline").read_text().replace("\0", " "))
+            for pid, (state, _, group) in processes():
+                if int(group) == self.proc.pid and state != "Z":
+                    with contextlib.suppress(OSError):
+                        alive.append(Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " "))
             if not alive or time.monotonic() > deadline:
                 return alive
             time.sleep(0.05)
@@ -219,11 +225,22 @@ def page(i: int) -> bytes:
     return html_page(f"Story {i}", f"Paragraph {i} of the story. " * 200).encode()
 
 
+def fast_and_slow(site: LocalSite, fast: int, slow: int) -> tuple[list[str], list[str]]:
+    """``fast`` pages answered at once and ``slow`` ones after 30 s: their paths."""
+    fast_paths = [f"/fast/{i}" for i in range(fast)]
+    slow_paths = [f"/slow/{i}" for i in range(slow)]
+    for i, path in enumerate(fast_paths):
+        site.set(path, Fixed(page(i)))
+    for i, path in enumerate(slow_paths):
+        site.set(path, Slow(Fixed(page(i)), 30))
+    return fast_paths, slow_paths
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "group"),
     # `kill PID`; Ctrl-C, which reaches every process of the group; and a SIGTERM to the
-    # whole group, as systemd, `timeout` and `docker stop` send it (the forkserver dies)
+    # whole group, as systemd, `timeout` and `docker stop` send it (the forkserver too)
     [(signal.SIGTERM, False), (signal.SIGINT, True), (signal.SIGTERM, True)],
     ids=["SIGTERM", "SIGINT-group", "SIGTERM-group"],
 )
@@ -236,12 +253,7 @@ def test_a_signal_stops_the_crawl_in_seconds_and_keeps_what_it_recorded(
     group: bool,
 ) -> None:
     monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "16")  # the slow ones hold no slot
-    fast = [f"/fast/{i}" for i in range(3)]
-    slow = [f"/slow/{i}" for i in range(8)]
-    for i, path in enumerate(fast):
-        site.set(path, Fixed(page(i)))
-    for i, path in enumerate(slow):
-        site.set(path, Slow(Fixed(page(i)), 30))
+    fast, slow = fast_and_slow(site, 3, 8)
     with crawling("--source", listing(tmp_path, site, fast + slow)) as crawl:
         crawl.when(r"\[3/11\] cap_")  # the fast pages are recorded, the slow ones in flight
         deadline = time.monotonic() + 30
@@ -435,12 +447,7 @@ def test_a_crawl_killed_outright_keeps_every_capture_it_wrote(
     its pipe, commits the rows of the captures whose records it wrote, and closes its WARC
     file, so that every row has its records and `archive verify` is clean."""
     monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "16")
-    fast = [f"/fast/{i}" for i in range(30)]
-    slow = [f"/slow/{i}" for i in range(4)]
-    for i, path in enumerate(fast):
-        site.set(path, Fixed(page(i)))
-    for i, path in enumerate(slow):
-        site.set(path, Slow(Fixed(page(i)), 30))
+    fast, slow = fast_and_slow(site, 30, 4)
     with crawling("--source", listing(tmp_path, site, fast + slow)) as crawl:
         crawl.when(r"\[30/34\] cap_")
         crawl.proc.kill()  # the crawl's own process only: its recorder is left to itself
@@ -452,13 +459,8 @@ def test_a_crawl_killed_outright_keeps_every_capture_it_wrote(
     assert_verify_clean()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
+def _children(parent: int) -> list[int]:
+    return [pid for pid, (_, ppid, _) in processes() if int(ppid) == parent]
 
 
 def _recorder_of(crawl: Crawl) -> int:
@@ -478,12 +480,7 @@ def test_a_recorder_killed_outright_stops_the_crawl_and_its_job_says_why(
     """The recorder killed (the out-of-memory killer's SIGKILL): nothing more is recorded,
     the crawl stops at once with one message, and its job row says what happened."""
     monkeypatch.setenv("ARCHIVE_CONCURRENCY_PER_HOST", "16")
-    fast = [f"/fast/{i}" for i in range(5)]
-    slow = [f"/slow/{i}" for i in range(4)]
-    for i, path in enumerate(fast):
-        site.set(path, Fixed(page(i)))
-    for i, path in enumerate(slow):
-        site.set(path, Slow(Fixed(page(i)), 30))
+    fast, slow = fast_and_slow(site, 5, 4)
     with crawling("--source", listing(tmp_path, site, fast + slow), "--defer-previews") as crawl:
         crawl.when(r"\[5/9\] cap_")
         killed = time.monotonic()
